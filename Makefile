@@ -1,0 +1,79 @@
+# sluice: a SOCKS5 forward proxy.  See README.md.
+#
+#   make          build ./sluice
+#   make run      install missing packages, build, run the embedded default
+#   make test     install missing packages, build, run unit + integration tests
+#   make unit     unit tests only        make integration   integration only
+#   make clean
+
+VERSION  = 0.1.0
+PROG     = sluice
+CC      ?= cc
+PKGS     = libevent_core libcares libconfig
+B        = build
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla -Wwrite-strings -Wundef
+OPT     ?= -O2 -g
+CFLAGS  ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSLUICE_VERSION='"$(VERSION)"' $(WARN) \
+             $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
+
+SRCS = proxy/acct.c proxy/dnscache.c proxy/listener.c proxy/log.c \
+       proxy/netaddr.c proxy/relay.c proxy/resolver.c proxy/session.c \
+       proxy/socks5.c proxy/upstream.c proxy/worker.c \
+       auth/auth.c auth/crypt_pool.c auth/siphash.c \
+       conf/conf.c
+OBJS = $(SRCS:%.c=$(B)/%.o)
+
+# unit test binaries: tests/unit/test_X.c linked with the objects it needs
+UNIT = socks5 netaddr conf auth dnscache upstream relay siphash acct
+UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
+UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+all: $(PROG)
+
+$(PROG): $(OBJS) $(B)/proxy/main.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(OBJS:.o=.d) $(B)/proxy/main.d $(UNIT_BINS:=.d)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iproxy -Iauth -Iconf -MMD -MP \
+	    $(shell pkg-config --cflags cmocka 2>/dev/null) -o $@ $< $(OBJS) \
+	    $(UNIT_LIBS) $(LDLIBS)
+
+deps:
+	@sh contrib/deps.sh build
+
+deps-test:
+	@sh contrib/deps.sh test
+
+run: deps
+	$(MAKE) all
+	./$(PROG)
+
+unit-bins: $(UNIT_BINS)
+
+unit: deps-test
+	$(MAKE) unit-bins
+	sh tests/run.sh unit
+
+integration: deps-test
+	$(MAKE) all
+	sh tests/run.sh integration
+
+test: deps-test
+	$(MAKE) all unit-bins
+	sh tests/run.sh all
+
+clean:
+	rm -rf $(B) $(PROG)
+
+.PHONY: all deps deps-test run unit unit-bins integration test clean

@@ -1,0 +1,84 @@
+/*
+ * Accounting: session counters, the per-client concurrency table, and the
+ * access log (one line per session, written in batches: never one write per
+ * session on the hot path, never lost at exit).
+ */
+#ifndef SLUICE_ACCT_H
+#define SLUICE_ACCT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "netaddr.h"
+#include "../auth/siphash.h"
+
+struct acct_counters {
+	uint64_t	sessions_total;		/* accepted and served */
+	uint64_t	sessions_active;
+	uint64_t	bytes_up;		/* client -> target, closed
+						   sessions */
+	uint64_t	bytes_down;		/* target -> client */
+	uint64_t	refused_max;		/* over max_connections */
+	uint64_t	refused_fd;		/* out of descriptors */
+	uint64_t	refused_client;		/* over per_client */
+	uint64_t	refused_user;		/* over per_user */
+	uint64_t	auth_failed;
+	uint64_t	dns_failed;
+	uint64_t	connect_failed;
+	uint64_t	relay_errors;		/* resets mid-tunnel */
+};
+
+struct acct_log {
+	int		fd;		/* -1: off */
+	int		owned;		/* fd is ours to close */
+	char		*path;		/* for messages; NULL for stderr */
+	char		*buf;
+	size_t		len;
+	size_t		cap;
+	struct event	timer;		/* flushes a partly filled buffer */
+	unsigned	armed:1;
+	uint64_t	lost;		/* bytes dropped on write errors */
+};
+
+/* What one access-log line says about one session. */
+struct acct_record {
+	uint64_t	id;
+	int		worker;
+	const char	*proto;		/* "socks5" */
+	const union sockaddr_u *client;
+	const char	*user;		/* NULL: none */
+	const char	*target;	/* host as requested, NULL: none */
+	uint16_t	port;
+	const union sockaddr_u *connected;	/* NULL or unset: none */
+	const char	*status;	/* "0x00" for SOCKS5 */
+	uint64_t	up, down;
+	int64_t		dur_ms;
+	const char	*end;		/* why it ended: one token */
+};
+
+struct acct_client;
+
+struct acct_clients {
+	struct acct_client **buckets;
+	size_t		nbuckets;	/* power of two */
+	size_t		count;
+	struct siphash_key key;
+};
+
+int	acct_log_open(struct acct_log *, const char *, struct event_base *,
+	    char *, size_t);
+void	acct_log_session(struct acct_log *, const struct acct_record *,
+	    long long, long);
+void	acct_log_flush(struct acct_log *);
+void	acct_log_close(struct acct_log *);
+
+int	acct_clients_init(struct acct_clients *);
+void	acct_clients_free(struct acct_clients *);
+int	acct_client_acquire(struct acct_clients *, const union sockaddr_u *,
+	    int);
+void	acct_client_release(struct acct_clients *, const union sockaddr_u *);
+
+#endif

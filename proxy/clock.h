@@ -1,0 +1,21 @@
+/*
+ * The one clock the proxy reads for timeouts, TTLs and durations:
+ * CLOCK_MONOTONIC in milliseconds (a vDSO call, no syscall).  Wall-clock
+ * time only appears in log lines.
+ */
+#ifndef SLUICE_CLOCK_H
+#define SLUICE_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#endif

@@ -1,0 +1,472 @@
+/*
+ * The data phase: see relay.h for the design.
+ *
+ * The pump for one direction is a loop with three moves, tried in order:
+ * write what is in flight (while the sink takes it), pass an EOF on once
+ * nothing is in flight, read more (while the source has some and the budget
+ * lasts).  Readiness is tracked per socket (nginx's ev->ready): set by the
+ * edge that epoll reported, cleared only by EAGAIN.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+#define POOL_KEEP_BUFS	16	/* free buffers kept (1 MiB) */
+#define POOL_KEEP_PIPES	16	/* free pipes kept (32 descriptors) */
+#define POOL_TRIM_SEC	2	/* free lists emptied after this long */
+
+/*
+ * A pool allowing at most pipes_max pipes at once (0: never splice).
+ */
+void
+relay_pool_init(struct relay_pool *p, int pipes_max)
+{
+	memset(p, 0, sizeof(*p));
+	p->pipes_max = pipes_max;
+	p->splice_ok = pipes_max > 0;
+}
+
+static void
+pipe_close(struct relay_pipe *pp)
+{
+	close(pp->rfd);
+	close(pp->wfd);
+	free(pp);
+}
+
+static void
+pool_empty(struct relay_pool *p)
+{
+	struct relay_buf *b;
+	struct relay_pipe *pp;
+
+	while ((b = p->bufs) != NULL) {
+		p->bufs = b->next;
+		free(b);
+	}
+	while ((pp = p->pipes) != NULL) {
+		p->pipes = pp->next;
+		pipe_close(pp);
+	}
+	p->nbufs = p->npipes = 0;
+}
+
+static void
+pool_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_empty(arg);
+}
+
+/*
+ * Let the pool give its free buffers and pipes back after a quiet spell:
+ * a proxy at rest holds no pipe descriptors and no buffer memory.
+ */
+void
+relay_pool_attach(struct relay_pool *p, struct event_base *base)
+{
+	evtimer_assign(&p->trim, base, pool_trim_cb, p);
+	p->trim_set = 1;
+}
+
+/* Something went onto a free list: empty them if nobody takes it. */
+static void
+pool_touch(struct relay_pool *p)
+{
+	struct timeval tv = { POOL_TRIM_SEC, 0 };
+
+	if (p->trim_set && !evtimer_pending(&p->trim, NULL))
+		evtimer_add(&p->trim, &tv);
+}
+
+void
+relay_pool_free(struct relay_pool *p)
+{
+	if (p->trim_set)
+		evtimer_del(&p->trim);
+	pool_empty(p);
+}
+
+static struct relay_buf *
+buf_get(struct relay_pool *p, size_t cap)
+{
+	struct relay_buf *b;
+
+	if (cap <= RELAY_BUF_SIZE && (b = p->bufs) != NULL) {
+		p->bufs = b->next;
+		p->nbufs--;
+	} else {
+		if (cap < RELAY_BUF_SIZE)
+			cap = RELAY_BUF_SIZE;
+		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->cap = (uint32_t)cap;
+	}
+	b->next = NULL;
+	b->off = b->len = 0;
+	p->bufs_out++;
+	return b;
+}
+
+static void
+buf_put(struct relay_pool *p, struct relay_buf *b)
+{
+	p->bufs_out--;
+	if (b->cap == RELAY_BUF_SIZE && p->nbufs < POOL_KEEP_BUFS) {
+		b->next = p->bufs;
+		p->bufs = b;
+		p->nbufs++;
+		pool_touch(p);
+	} else
+		free(b);
+}
+
+/* A pipe, or NULL when the pool is at its limit or pipe2() fails. */
+static struct relay_pipe *
+pipe_get(struct relay_pool *p)
+{
+	struct relay_pipe *pp;
+	int fds[2];
+
+	if ((pp = p->pipes) != NULL) {
+		p->pipes = pp->next;
+		p->npipes--;
+	} else {
+		if (p->pipes_out + p->npipes >= p->pipes_max)
+			return NULL;
+		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
+			return NULL;
+		if ((pp = malloc(sizeof(*pp))) == NULL) {
+			close(fds[0]);
+			close(fds[1]);
+			return NULL;
+		}
+		pp->rfd = fds[0];
+		pp->wfd = fds[1];
+	}
+	pp->next = NULL;
+	pp->bytes = 0;
+	p->pipes_out++;
+	return pp;
+}
+
+/* Back to the pool if empty; a pipe with bytes stuck in it is closed. */
+static void
+pipe_put(struct relay_pool *p, struct relay_pipe *pp)
+{
+	p->pipes_out--;
+	if (pp->bytes == 0 && p->npipes < POOL_KEEP_PIPES) {
+		pp->next = p->pipes;
+		p->pipes = pp;
+		p->npipes++;
+		pool_touch(p);
+	} else
+		pipe_close(pp);
+}
+
+/*
+ * A relay on no sockets yet: the caller sets end[].fd and the events.
+ */
+void
+relay_init(struct relay *r, struct relay_pool *pool)
+{
+	memset(r, 0, sizeof(*r));
+	r->pool = pool;
+	r->end[RELAY_CLIENT].fd = -1;
+	r->end[RELAY_TARGET].fd = -1;
+	r->err_end = -1;
+}
+
+/*
+ * Put bytes in flight in direction d before the relay runs: what the
+ * handshake already read from the client (up), or the handshake's reply
+ * still to be written to the client (down).  Appends to what is there.
+ * Returns 0, or -1 (ENOMEM).
+ */
+int
+relay_preload(struct relay *r, int d, const void *data, size_t len)
+{
+	struct relay_dir *dir = &r->dir[d];
+	struct relay_buf *b = dir->buf, *nb;
+	size_t have;
+
+	if (len == 0)
+		return 0;
+	if (b == NULL) {
+		if ((b = buf_get(r->pool, len)) == NULL)
+			return -1;
+		dir->buf = b;
+	}
+	have = b->len - b->off;
+	if (b->off + b->len + len > b->cap) {
+		if ((nb = buf_get(r->pool, have + len)) == NULL)
+			return -1;
+		memcpy(nb->data, b->data + b->off, have);
+		nb->len = (uint32_t)have;
+		buf_put(r->pool, b);
+		dir->buf = b = nb;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += (uint32_t)len;
+	return 0;
+}
+
+/*
+ * Bytes held in flight in direction d.
+ */
+size_t
+relay_in_flight(const struct relay *r, int d)
+{
+	const struct relay_dir *dir = &r->dir[d];
+
+	if (dir->buf != NULL)
+		return dir->buf->len - dir->buf->off;
+	if (dir->pipe != NULL)
+		return dir->pipe->bytes;
+	return 0;
+}
+
+static int
+fail(struct relay *r, int end, int err)
+{
+	r->err = err;
+	r->err_end = end;
+	return -1;
+}
+
+/*
+ * Write what is in flight to the sink.  Returns 1 when everything went
+ * (the carrier is back in the pool), 0 when the sink is full, -1 on error.
+ */
+static int
+flush_dir(struct relay *r, int d)
+{
+	struct relay_dir *dir = &r->dir[d];
+	struct relay_end *dst = &r->end[!d];
+	struct relay_buf *b;
+	struct relay_pipe *pp;
+	ssize_t n;
+
+	if ((b = dir->buf) != NULL) {
+		while (b->off < b->len) {
+			n = send(dst->fd, b->data + b->off, b->len - b->off,
+			    MSG_NOSIGNAL);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN) {
+					dst->wr_ready = 0;
+					return 0;
+				}
+				return fail(r, !d, errno);
+			}
+			b->off += (uint32_t)n;
+			dir->bytes += (uint64_t)n;
+			r->pool->copied += (uint64_t)n;
+			if (b->off < b->len) {
+				/* a short write: the socket buffer is full */
+				dst->wr_ready = 0;
+				return 0;
+			}
+		}
+		dir->buf = NULL;
+		buf_put(r->pool, b);
+		return 1;
+	}
+	if ((pp = dir->pipe) != NULL) {
+		while (pp->bytes > 0) {
+			n = splice(pp->rfd, NULL, dst->fd, NULL, pp->bytes,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN) {
+					dst->wr_ready = 0;
+					return 0;
+				}
+				return fail(r, !d, errno);
+			}
+			pp->bytes -= (uint32_t)n;
+			dir->bytes += (uint64_t)n;
+			r->pool->spliced += (uint64_t)n;
+		}
+		dir->pipe = NULL;
+		pipe_put(r->pool, pp);
+	}
+	return 1;
+}
+
+/*
+ * Read from the source into a carrier.  Returns the bytes read, 0 at EOF,
+ * -1 with errno EAGAIN when nothing more can be read now (the source is
+ * empty, or a pipe may be full: then bytes are in flight and the caller
+ * writes them first), or -1 with another errno on error.
+ */
+static ssize_t
+fill_dir(struct relay *r, int d)
+{
+	struct relay_dir *dir = &r->dir[d];
+	struct relay_end *src = &r->end[d];
+	struct relay_pool *p = r->pool;
+	ssize_t n;
+
+	if (dir->buf == NULL && dir->pipe == NULL) {
+		if (p->splice_ok && dir->bytes >= RELAY_SPLICE_AFTER)
+			dir->pipe = pipe_get(p);
+		if (dir->pipe == NULL && (dir->buf = buf_get(p, 0)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	if (dir->pipe != NULL) {
+		do
+			n = splice(src->fd, NULL, dir->pipe->wfd, NULL,
+			    RELAY_BUF_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		while (n == -1 && errno == EINTR);
+		if (n > 0) {
+			dir->pipe->bytes += (uint32_t)n;
+			return n;
+		}
+		if (n == -1 && (errno == EINVAL || errno == ENOSYS) &&
+		    dir->pipe->bytes == 0) {
+			/* this kernel or socket will not splice: copy */
+			p->splice_ok = 0;
+			pipe_put(p, dir->pipe);
+			dir->pipe = NULL;
+			return fill_dir(r, d);
+		}
+		if (n == -1 && errno == EAGAIN && dir->pipe->bytes == 0) {
+			pipe_put(p, dir->pipe);
+			dir->pipe = NULL;
+		}
+		return n;
+	}
+	do
+		n = read(src->fd, dir->buf->data + dir->buf->len,
+		    dir->buf->cap - dir->buf->len);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		dir->buf->len += (uint32_t)n;
+		return n;
+	}
+	if (dir->buf->len == 0) {
+		buf_put(p, dir->buf);
+		dir->buf = NULL;
+	}
+	return n;
+}
+
+/*
+ * Move bytes in direction d until the source is empty, the sink is full or
+ * the budget is spent.  Returns 1 when it stopped on the budget with the
+ * source still readable, 0 otherwise, -1 on error.
+ */
+static int
+pump(struct relay *r, int d, int64_t now)
+{
+	struct relay_dir *dir = &r->dir[d];
+	struct relay_end *src = &r->end[d], *dst = &r->end[!d];
+	size_t budget = RELAY_BUDGET;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		if (dir->buf != NULL || dir->pipe != NULL) {
+			if (!dst->wr_ready)
+				return 0;
+			if ((rc = flush_dir(r, d)) == -1)
+				return -1;
+			r->last_active = now;
+			if (rc == 0)
+				return 0;
+			continue;
+		}
+		if (dir->eof) {
+			if (!dir->shut) {
+				dir->shut = 1;
+				/* ENOTCONN: the peer is gone; its own error
+				   or EOF will tell */
+				(void)shutdown(dst->fd, SHUT_WR);
+			}
+			return 0;
+		}
+		if (!src->rd_ready)
+			return 0;
+		if (budget == 0)
+			return 1;
+		n = fill_dir(r, d);
+		if (n > 0) {
+			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+			r->last_active = now;
+			continue;
+		}
+		if (n == 0) {
+			dir->eof = 1;
+			src->rd_ready = 0;
+			r->last_active = now;
+			continue;
+		}
+		if (errno == EAGAIN) {
+			if (dir->pipe == NULL)
+				src->rd_ready = 0;
+			/* else a pipe may be full: write it, then retry */
+			if (dir->pipe == NULL)
+				return 0;
+			continue;
+		}
+		return fail(r, d, errno);
+	}
+}
+
+/*
+ * Feed an event: what (EV_READ / EV_WRITE) fired on end e (RELAY_CLIENT or
+ * RELAY_TARGET), or 0 to just run the pumps (at the start).  now is the
+ * caller's clock in ms, stored in last_active when bytes move.
+ */
+enum relay_status
+relay_io(struct relay *r, int e, short what, int64_t now)
+{
+	int d, more;
+
+	if (what & EV_READ)
+		r->end[e].rd_ready = 1;
+	if (what & EV_WRITE)
+		r->end[e].wr_ready = 1;
+	for (d = 0; d < 2; d++) {
+		more = pump(r, d, now);
+		if (more == -1)
+			return RELAY_ERROR;
+		if (more == 1)
+			/* budget spent: come back after the other events */
+			event_active(&r->end[d].ev, EV_READ, 1);
+	}
+	if (r->dir[RELAY_UP].shut && r->dir[RELAY_DOWN].shut)
+		return RELAY_DONE;
+	return RELAY_OK;
+}
+
+/*
+ * Give the carriers back to the pool (a pipe with bytes left is closed).
+ * The sockets and events stay the caller's.
+ */
+void
+relay_release(struct relay *r)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		if (r->dir[d].buf != NULL)
+			buf_put(r->pool, r->dir[d].buf);
+		if (r->dir[d].pipe != NULL)
+			pipe_put(r->pool, r->dir[d].pipe);
+		r->dir[d].buf = NULL;
+		r->dir[d].pipe = NULL;
+	}
+}

@@ -1,0 +1,113 @@
+/*
+ * The data phase of a tunnel, on raw edge-triggered events.
+ *
+ * Two ends (client, target), each one socket, and two directions (up:
+ * client -> target, down: target -> client).  A direction's bytes in flight
+ * sit in one carrier taken from the worker's pool only while they are in
+ * flight: a pipe (moved with splice(), for bulk) or a buffer (read/write,
+ * for the first bytes of every direction, where two splices cost more than
+ * a copy).  Idle tunnels hold neither.  Each socket is drained until EAGAIN
+ * because its events are edge-triggered; a per-call budget keeps one busy
+ * tunnel from starving the others (the event is re-activated instead).
+ *
+ * Backpressure: a direction with bytes in flight does not read its source
+ * until its sink took them, so at most one carrier (RELAY_BUF_SIZE bytes,
+ * or one pipe: 64 KiB) is held per direction, beside the kernel's socket
+ * buffers.
+ *
+ * Half-close: EOF on a source, once the carrier is empty, becomes
+ * shutdown(SHUT_WR) on the sink; the other direction flows on.  The relay
+ * is done when both directions are shut.
+ *
+ * The relay does not own the events or the sockets: the session registers
+ * them (EV_READ | EV_WRITE | EV_ET | EV_PERSIST) and feeds what fired to
+ * relay_io().  That keeps this file testable with socketpairs.
+ */
+#ifndef SLUICE_RELAY_H
+#define SLUICE_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#define RELAY_CLIENT	0	/* end index; also dir index of "up" */
+#define RELAY_TARGET	1	/* end index; also dir index of "down" */
+#define RELAY_UP	0	/* client -> target: source is end[0] */
+#define RELAY_DOWN	1	/* target -> client: source is end[1] */
+
+#define RELAY_BUF_SIZE		(64 * 1024)
+#define RELAY_SPLICE_AFTER	(64 * 1024)	/* bytes a direction copies
+						   before it splices */
+#define RELAY_BUDGET		(1024 * 1024)	/* bytes per direction per
+						   relay_io() call */
+
+struct relay_buf {
+	struct relay_buf *next;		/* pool free list */
+	uint32_t	off;		/* first byte not yet written */
+	uint32_t	len;		/* bytes held */
+	uint32_t	cap;		/* size of data[] */
+	uint8_t		data[];
+};
+
+struct relay_pipe {
+	struct relay_pipe *next;	/* pool free list */
+	int		rfd, wfd;
+	uint32_t	bytes;		/* bytes held in the pipe */
+};
+
+struct relay_pool {
+	struct relay_buf *bufs;		/* free buffers */
+	struct relay_pipe *pipes;	/* free (empty) pipes */
+	int		nbufs, npipes;	/* on the free lists */
+	int		bufs_out;	/* buffers held by tunnels */
+	int		pipes_out;	/* pipes held by tunnels */
+	int		pipes_max;	/* pipes in existence at most */
+	int		splice_ok;	/* cleared when splice() is refused */
+	uint64_t	spliced;	/* bytes moved by splice() */
+	uint64_t	copied;		/* bytes moved by read/write */
+	struct event	trim;		/* frees the free lists when unused */
+	unsigned	trim_set:1;	/* trim is assigned (pool attached) */
+};
+
+struct relay_end {
+	int		fd;
+	struct event	ev;		/* the session's; edge-triggered */
+	unsigned	rd_ready:1;	/* may have bytes or EOF to read */
+	unsigned	wr_ready:1;	/* may have room to write */
+};
+
+struct relay_dir {
+	struct relay_buf *buf;		/* bytes in flight, copy mode */
+	struct relay_pipe *pipe;	/* bytes in flight, splice mode */
+	uint64_t	bytes;		/* delivered to the sink */
+	unsigned	eof:1;		/* the source said EOF */
+	unsigned	shut:1;		/* sink shut for writing */
+};
+
+struct relay {
+	struct relay_pool *pool;
+	struct relay_end end[2];	/* RELAY_CLIENT, RELAY_TARGET */
+	struct relay_dir dir[2];	/* RELAY_UP, RELAY_DOWN */
+	int		err;		/* errno of a failure */
+	int		err_end;	/* which end failed */
+	int64_t		last_active;	/* ms of the last byte moved */
+};
+
+enum relay_status {
+	RELAY_OK = 0,		/* wait for more events */
+	RELAY_DONE,		/* both directions ended cleanly */
+	RELAY_ERROR,		/* err / err_end say what broke */
+};
+
+void	relay_pool_init(struct relay_pool *, int);
+void	relay_pool_attach(struct relay_pool *, struct event_base *);
+void	relay_pool_free(struct relay_pool *);
+void	relay_init(struct relay *, struct relay_pool *);
+int	relay_preload(struct relay *, int, const void *, size_t);
+enum relay_status relay_io(struct relay *, int, short, int64_t);
+void	relay_release(struct relay *);
+size_t	relay_in_flight(const struct relay *, int);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * The per-client object and its state machine: negotiation on a
+ * bufferevent, then resolve, connect, reply, and the relay on raw
+ * edge-triggered events.  One owner (the session) for every resource it
+ * holds; one way to die (session_close()).
+ */
+#ifndef SLUICE_SESSION_H
+#define SLUICE_SESSION_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "dnscache.h"
+#include "netaddr.h"
+#include "relay.h"
+#include "../conf/conf.h"
+
+struct auth_user;
+struct bufferevent;
+struct crypt_job;
+struct worker;
+
+enum session_state {
+	SESSION_S_SNIFF = 0,		/* first byte decides the protocol */
+	SESSION_S_S5_GREETING,		/* RFC 1928 §3 method selection */
+	SESSION_S_S5_AUTH,		/* RFC 1929 sub-negotiation */
+	SESSION_S_S5_AUTH_WAIT,		/* crypt(3) check in the pool */
+	SESSION_S_S5_REQUEST,		/* RFC 1928 §4 request */
+	SESSION_S_RESOLVING,		/* waiting for DNS */
+	SESSION_S_CONNECTING,		/* outbound connect in progress */
+	SESSION_S_RELAY,		/* tunnel: relay.c moves the bytes */
+	SESSION_S_LINGER,		/* error reply sent; draining input */
+	SESSION_S_CLOSED,
+};
+
+#define SESSION_F_CLIENT_EOF	0x01	/* client half-closed before relay */
+#define SESSION_F_CLIENT_SLOT	0x02	/* holds a per_client slot */
+#define SESSION_F_USER_SLOT	0x04	/* holds a per_user slot */
+#define SESSION_F_REPLIED	0x08	/* a SOCKS5 reply was sent */
+#define SESSION_F_FLUSH_CLOSE	0x10	/* close once output is flushed */
+
+struct session {
+	struct session	*next, *prev;	/* worker's list of live sessions */
+	struct worker	*w;
+	uint64_t	id;
+	enum session_state state;
+	unsigned	flags;		/* SESSION_F_* */
+	enum conf_proto	proto;		/* of the listener it came from */
+	uint8_t		rep;		/* SOCKS5 reply sent, if REPLIED */
+	uint8_t		addr_idx;	/* next address to try */
+	uint16_t	port;		/* target port */
+	union sockaddr_u client;	/* peer address */
+	union sockaddr_u trying;	/* target address being tried */
+	union sockaddr_u connected;	/* target address connected to */
+	int64_t		t_start;	/* ms: accepted */
+	int64_t		t_deadline;	/* ms: connect must be done by then */
+	struct bufferevent *bev;	/* client, during negotiation */
+	struct event	timer;		/* the one deadline of the state */
+	struct relay	relay;		/* ends (sockets, events), dirs */
+	struct dns_waiter dns;		/* while RESOLVING */
+	struct dns_addrs *addrs;	/* while CONNECTING to a name */
+	char		*host;		/* target as requested */
+	struct auth_user *user;		/* authenticated user, or NULL */
+	struct crypt_job *crypt;	/* check in flight, or NULL */
+	int		err;		/* errno of the last failure */
+	const char	*end;		/* why it ended: one token */
+};
+
+int	session_accept(struct worker *, int, const union sockaddr_u *,
+	    enum conf_proto);
+void	session_close(struct session *, const char *);
+void	session_close_all(struct worker *, const char *);
+const char *session_state_name(enum session_state);
+
+#endif

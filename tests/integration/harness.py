@@ -1,0 +1,456 @@
+"""Integration-test harness: fixtures, a sluice launcher, SOCKS5 helpers and
+a small runner.
+
+Everything runs on loopback: the origin servers on 127.0.0.3 and ::1, the
+test DNS server on 127.0.0.1, sluice on 127.0.0.2 (tinyproxy's trick of one
+loopback address per role, so nothing clashes with local services).  Ports
+are chosen by the kernel.
+
+Environment:
+  SLUICE_BIN      the binary (default: ./sluice at the repository root)
+  SLUICE_WRAPPER  a command prefix, e.g. "valgrind --error-exitcode=1"
+  SLUICE_TESTS    comma-separated test names (or prefixes) to run
+"""
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(HERE, "fixtures"))
+import origin  # noqa: E402  (pattern(), pattern_sha256())
+
+SLUICE = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "sluice"))
+WRAPPER = shlex.split(os.environ.get("SLUICE_WRAPPER", ""))
+SLOW = 4.0 if WRAPPER else 1.0         # time stretch under valgrind
+PROXY_HOST = "127.0.0.2"
+ORIGIN_HOST = "127.0.0.3"
+DNS_HOST = "127.0.0.1"
+
+ZONE = {
+    "names": {
+        "origin.test": {"A": [ORIGIN_HOST], "ttl": 30},
+        "origin6.test": {"AAAA": ["::1"], "ttl": 30},
+        "dual.test": {"A": [ORIGIN_HOST], "AAAA": ["::1"], "ttl": 30},
+        # first address refuses, the second one serves
+        "fallback.test": {"A": ["127.0.0.9", ORIGIN_HOST], "ttl": 30},
+        "short.test": {"A": [ORIGIN_HOST], "ttl": 1},
+        "cached.test": {"A": [ORIGIN_HOST], "ttl": 300},
+        "slow.test": {"A": [ORIGIN_HOST], "ttl": 30},
+    },
+    "behaviors": {
+        "silent.test": "silent",
+        "servfail.test": "servfail",
+        "garbage.test": "garbage",
+        "slow.test": "delay:300",
+    },
+}
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise Failure(msg)
+
+
+def eq(got, want, what="value"):
+    if got != want:
+        raise Failure("%s: got %r, want %r" % (what, got, want))
+
+
+def wait_for(pred, timeout, what, step=0.02):
+    """Poll pred() until true; fail with what after timeout seconds."""
+    end = time.monotonic() + timeout * SLOW
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Failure("timed out waiting for " + what)
+        time.sleep(step)
+
+
+def free_port(host=PROXY_HOST, family=socket.AF_INET):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def read_json_file(path, timeout=10):
+    def ready():
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+    return wait_for(ready, timeout, path)
+
+
+class Fixtures:
+    """The origin servers and the DNS server, shared by all tests."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="sluice-it-")
+        self.procs = []
+        ready = os.path.join(self.tmp, "origin.json")
+        self.procs.append(subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "fixtures", "origin.py"),
+             "--host", ORIGIN_HOST, "--host6", "::1", "--ready-file", ready,
+             "--max-time", "3600"], stdout=subprocess.DEVNULL))
+        self.ports = read_json_file(ready)
+        zone = os.path.join(self.tmp, "zone.json")
+        with open(zone, "w") as f:
+            json.dump(ZONE, f)
+        ready = os.path.join(self.tmp, "dns.json")
+        self.dns_log = os.path.join(self.tmp, "dns.log")
+        self.procs.append(subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "fixtures", "dnsserver.py"),
+             "--host", DNS_HOST, "--zone", zone, "--ready-file", ready,
+             "--log", self.dns_log, "--max-time", "3600"],
+            stdout=subprocess.DEVNULL))
+        self.dns_port = read_json_file(ready)["port"]
+
+    def dns_queries(self, name):
+        try:
+            with open(self.dns_log) as f:
+                return sum(1 for line in f if line.split()[1] == name)
+        except OSError:
+            return 0
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+class Sluice:
+    """One sluice process with a generated configuration."""
+
+    def __init__(self, fx, conf="", host=PROXY_HOST, args=(), listen=True,
+                 dns=True, prefix=(), extra_listen=None):
+        self.fx = fx
+        self.host = host
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.port = free_port(host, fam)
+        self.dir = tempfile.mkdtemp(prefix="sluice-", dir=fx.tmp)
+        self.conf_path = os.path.join(self.dir, "sluice.conf")
+        self.access_path = os.path.join(self.dir, "access.log")
+        self.err_path = os.path.join(self.dir, "stderr.log")
+        text = ""
+        if listen:
+            addrs = [(host, self.port)] + list(extra_listen or [])
+            text += "listen = ( %s );\n" % ", ".join(
+                '{ proto = "socks5"; address = "%s"; port = %d; }' % a
+                for a in addrs)
+        if dns and "dns" not in conf:
+            text += 'dns = { servers = [ "%s:%d" ]; timeout_ms = 1000; ' \
+                'tries = 1; };\n' % (DNS_HOST, fx.dns_port)
+        if "log" not in conf:
+            text += 'log = { level = "debug"; access = "%s"; };\n' % \
+                self.access_path
+        text += conf
+        with open(self.conf_path, "w") as f:
+            f.write(text)
+        cmd = list(prefix) + WRAPPER + [SLUICE, "-c", self.conf_path] + \
+            list(args)
+        self.err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err,
+                                     stdin=subprocess.DEVNULL)
+        self.addr = (host, self.port)
+        if listen:
+            wait_for(self._listening, 10, "sluice to listen on %s:%d" %
+                     self.addr)
+
+    def _listening(self):
+        # the log, not a probe connection: a probe would be a session too
+        if self.proc.poll() is not None:
+            raise Failure("sluice exited with %s:\n%s" %
+                          (self.proc.returncode, self.log()))
+        return "event backend" in self.log()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def url(self, scheme="socks5h"):
+        return "%s://%s:%d" % (scheme, self.host, self.port)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def log(self):
+        self.err.flush()
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def access(self, wait_for_n=0, timeout=5):
+        """The access log as a list of dicts (key=value fields)."""
+        def parse():
+            try:
+                with open(self.access_path) as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                return []
+            return [parse_access(line) for line in lines if line]
+        if wait_for_n:
+            return wait_for(lambda: len(parse()) >= wait_for_n and parse(),
+                            timeout, "%d access-log lines" % wait_for_n)
+        return parse()
+
+    def fd_count(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=15):
+        """SIGTERM, wait, return the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failure("sluice did not stop on SIGTERM:\n" +
+                              self.log()[-3000:])
+        self.err.close()
+        return self.proc.returncode
+
+
+ACCESS_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def parse_access(line):
+    d = {"time": line.split(" ", 1)[0]}
+    for k, v in ACCESS_RE.findall(line):
+        if v.startswith('"'):
+            v = v[1:-1].encode().decode("unicode_escape")
+        d[k] = v
+    return d
+
+
+# ----- SOCKS5 by hand ---------------------------------------------------
+
+class Socks5Error(Exception):
+    def __init__(self, rep, msg=""):
+        super().__init__("SOCKS5 reply 0x%02x %s" % (rep, msg))
+        self.rep = rep
+
+
+def recv_exact(s, n, timeout=10):
+    s.settimeout(timeout * SLOW)
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("EOF after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_all(s, timeout=10):
+    s.settimeout(timeout * SLOW)
+    out = []
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return b"".join(out)
+        out.append(chunk)
+
+
+def s5_addr(host, port):
+    try:
+        return b"\x01" + socket.inet_pton(socket.AF_INET, host) + \
+            struct.pack("!H", port)
+    except OSError:
+        pass
+    try:
+        return b"\x04" + socket.inet_pton(socket.AF_INET6, host) + \
+            struct.pack("!H", port)
+    except OSError:
+        pass
+    h = host.encode()
+    return b"\x03" + bytes([len(h)]) + h + struct.pack("!H", port)
+
+
+def s5_greeting(user=None):
+    return b"\x05\x01\x02" if user is not None else b"\x05\x01\x00"
+
+
+def s5_auth(user, pw):
+    u, p = user.encode(), pw.encode()
+    return b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p
+
+
+def s5_request(host, port, cmd=1):
+    return b"\x05" + bytes([cmd]) + b"\x00" + s5_addr(host, port)
+
+
+def s5_read_reply(s, timeout=10):
+    head = recv_exact(s, 4, timeout)
+    check(head[0] == 5, "reply version %r" % head[:1])
+    atyp = head[3]
+    if atyp == 1:
+        rest = recv_exact(s, 6, timeout)
+    elif atyp == 4:
+        rest = recv_exact(s, 18, timeout)
+    else:
+        raise Failure("reply ATYP %d" % atyp)
+    return head[1], rest
+
+
+def s5_connect(proxy, host, port, user=None, pw=None, timeout=10):
+    """A socket tunnelled to host:port, or Socks5Error(rep)."""
+    fam = socket.AF_INET6 if ":" in proxy[0] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout * SLOW)
+    s.connect(proxy)
+    try:
+        s.sendall(s5_greeting(user))
+        m = recv_exact(s, 2, timeout)
+        if m[1] == 0xFF:
+            raise Socks5Error(0xFF, "no acceptable method")
+        if m[1] == 2:
+            s.sendall(s5_auth(user, pw))
+            st = recv_exact(s, 2, timeout)
+            if st[1] != 0:
+                raise Socks5Error(0x100 | st[1], "auth failed")
+        s.sendall(s5_request(host, port))
+        rep, _ = s5_read_reply(s, timeout)
+        if rep != 0:
+            raise Socks5Error(rep)
+        return s
+    except BaseException:
+        s.close()
+        raise
+
+
+def s5_expect_rep(proxy, host, port, want, **kw):
+    try:
+        s = s5_connect(proxy, host, port, **kw)
+    except Socks5Error as e:
+        eq(e.rep, want, "SOCKS5 reply")
+        return
+    s.close()
+    raise Failure("expected reply 0x%02x, got success" % want)
+
+
+def http_get(s, path, host="origin.test"):
+    """GET over an open tunnel; returns (status, headers dict, body)."""
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" %
+               (path, host)).encode())
+    data = recv_all(s, 30)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return status, hdrs, body
+
+
+def sha256(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def run(cmd, timeout=60, **kw):
+    """subprocess.run with captured output; returns CompletedProcess."""
+    return subprocess.run(cmd, capture_output=True, timeout=timeout * SLOW,
+                          **kw)
+
+
+# ----- the runner ---------------------------------------------------------
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def main(fixtures_factory=Fixtures):
+    only = [t for t in os.environ.get("SLUICE_TESTS", "").split(",") if t]
+    selected = [t for t in TESTS
+                if not only or any(t.__name__.startswith(o) for o in only)]
+    fx = fixtures_factory()
+    passed = failed = 0
+    failures = []
+    try:
+        for t in selected:
+            t0 = time.monotonic()
+            try:
+                t(fx)
+                passed += 1
+                print("ok    %-44s %6.2fs" % (t.__name__,
+                                             time.monotonic() - t0),
+                      flush=True)
+            except Exception as e:  # report and go on
+                failed += 1
+                failures.append(t.__name__)
+                print("FAIL  %-44s %6.2fs  %s: %s" % (
+                    t.__name__, time.monotonic() - t0, type(e).__name__, e),
+                    flush=True)
+                traceback.print_exc(limit=6, file=sys.stdout)
+    finally:
+        fx.stop()
+    print("integration: %d passed, %d failed%s" % (
+        passed, failed, (" (" + ", ".join(failures) + ")") if failed else ""))
+    return 1 if failed else 0
+
+
+class Thread(threading.Thread):
+    """A thread whose exception is re-raised by join()."""
+
+    def __init__(self, fn, *args):
+        super().__init__(daemon=True)
+        self.fn, self.args, self.exc, self.result = fn, args, None, None
+
+    def run(self):
+        try:
+            self.result = self.fn(*self.args)
+        except BaseException as e:  # re-raised in join
+            self.exc = e
+
+    def join(self, timeout=None):
+        super().join(timeout)
+        if self.is_alive():
+            raise Failure("thread %s still running" % self.fn.__name__)
+        if self.exc:
+            raise self.exc
+        return self.result

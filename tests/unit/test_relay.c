@@ -1,0 +1,1217 @@
+/*
+ * Unit tests for the data phase: proxy/relay.c, on real sockets.
+ *
+ * Each test builds two socket pairs: the "client peer" connected to the
+ * relay's end[RELAY_CLIENT] and the "target peer" connected to its
+ * end[RELAY_TARGET].  The relay's ends are registered the way session.c
+ * does it (EV_READ | EV_WRITE | EV_ET | EV_PERSIST, the callback feeding
+ * relay_io()), and the loop is driven with EVLOOP_ONCE, a 2 ms tick
+ * keeping every iteration short.  Every wait is bounded by a deadline.
+ *
+ * Socket pairs are AF_UNIX socketpair() (copy mode and splice where the
+ * kernel splices AF_UNIX) or loopback TCP connections (splice mode).  Like
+ * the proxy (main.c), the tests ignore SIGPIPE.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "clock.h"
+#include "relay.h"
+
+#define PEER_CLIENT	RELAY_CLIENT
+#define PEER_TARGET	RELAY_TARGET
+
+#define WAIT_MS		3000		/* the most any one wait may take */
+#define BIG		(8 * 1024 * 1024)
+
+enum pair_kind {
+	PAIR_UNIX,
+	PAIR_TCP,
+};
+
+struct harness {
+	struct event_base *base;
+	struct event	tick;		/* bounds EVLOOP_ONCE */
+	struct relay_pool pool;
+	struct relay	r;
+	int		peer[2];	/* the client's and the target's */
+	int		added;		/* the relay's events are added */
+	enum relay_status status;	/* the last relay_io() result */
+	int		ended;		/* relay_io() said DONE or ERROR */
+	int		calls;		/* relay_io() calls from events */
+	int64_t		now;		/* passed to relay_io() */
+	int		fds_before;	/* open descriptors at setup */
+};
+
+/* ----- plumbing ------------------------------------------------------- */
+
+static int
+count_fds(void)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+set_nonblock(int fd)
+{
+	int fl;
+
+	fl = fcntl(fd, F_GETFL);
+	assert_int_not_equal(fl, -1);
+	assert_int_equal(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+/* Two connected non-blocking stream sockets. */
+static void
+make_pair(enum pair_kind kind, int *a, int *b)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int sv[2], ls;
+
+	if (kind == PAIR_UNIX) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+		*a = sv[0];
+		*b = sv[1];
+		return;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(ls, 1), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(*a >= 0);
+	assert_int_equal(connect(*a, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	*b = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(*b >= 0);
+	close(ls);
+	set_nonblock(*a);
+	set_nonblock(*b);
+}
+
+static void
+relay_event(struct harness *h, int end, short what)
+{
+	if (h->ended)
+		return;
+	h->calls++;
+	h->status = relay_io(&h->r, end, what, h->now);
+	if (h->status != RELAY_OK) {
+		/* as session_close() does */
+		h->ended = 1;
+		event_del(&h->r.end[RELAY_CLIENT].ev);
+		event_del(&h->r.end[RELAY_TARGET].ev);
+		h->added = 0;
+	}
+}
+
+static void
+client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	relay_event(arg, RELAY_CLIENT, what);
+}
+
+static void
+target_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	relay_event(arg, RELAY_TARGET, what);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static int
+setup_kind(void **state, enum pair_kind kind, int pipes_max)
+{
+	struct harness *h;
+	struct timeval tv = { 0, 2000 };
+	int i;
+
+	h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	h->fds_before = count_fds();
+	h->base = event_base_new();
+	assert_non_null(h->base);
+	event_assign(&h->tick, h->base, -1, EV_PERSIST, tick_cb, h);
+	assert_int_equal(event_add(&h->tick, &tv), 0);
+	relay_pool_init(&h->pool, pipes_max);
+	relay_init(&h->r, &h->pool);
+	assert_int_equal(h->r.end[RELAY_CLIENT].fd, -1);
+	assert_int_equal(h->r.end[RELAY_TARGET].fd, -1);
+	assert_int_equal(h->r.err_end, -1);
+	for (i = 0; i < 2; i++)
+		make_pair(kind, &h->peer[i], &h->r.end[i].fd);
+	event_assign(&h->r.end[RELAY_CLIENT].ev, h->base,
+	    h->r.end[RELAY_CLIENT].fd, EV_READ | EV_WRITE | EV_ET | EV_PERSIST,
+	    client_cb, h);
+	event_assign(&h->r.end[RELAY_TARGET].ev, h->base,
+	    h->r.end[RELAY_TARGET].fd, EV_READ | EV_WRITE | EV_ET | EV_PERSIST,
+	    target_cb, h);
+	h->now = 1000;
+	*state = h;
+	return 0;
+}
+
+static int
+setup_unix(void **state)
+{
+	return setup_kind(state, PAIR_UNIX, 16);
+}
+
+static int
+setup_tcp(void **state)
+{
+	return setup_kind(state, PAIR_TCP, 16);
+}
+
+static int
+setup_tcp_onepipe(void **state)
+{
+	return setup_kind(state, PAIR_TCP, 1);
+}
+
+static int
+setup_tcp_nosplice(void **state)
+{
+	return setup_kind(state, PAIR_TCP, 0);
+}
+
+static int
+teardown(void **state)
+{
+	struct harness *h = *state;
+	int i;
+
+	if (h->added) {
+		event_del(&h->r.end[RELAY_CLIENT].ev);
+		event_del(&h->r.end[RELAY_TARGET].ev);
+	}
+	event_del(&h->tick);
+	relay_release(&h->r);
+	relay_pool_free(&h->pool);
+	for (i = 0; i < 2; i++) {
+		if (h->peer[i] != -1)
+			close(h->peer[i]);
+		close(h->r.end[i].fd);
+	}
+	event_base_free(h->base);
+	free(h);
+	return 0;
+}
+
+/*
+ * Start the relay as session_start_relay() does: the target's connect
+ * completed (writable), the client's event is fresh and its socket
+ * writable, then one relay_io(RELAY_CLIENT, 0).
+ */
+static void
+start(struct harness *h)
+{
+	h->r.end[RELAY_TARGET].wr_ready = 1;
+	assert_int_equal(event_add(&h->r.end[RELAY_TARGET].ev, NULL), 0);
+	assert_int_equal(event_add(&h->r.end[RELAY_CLIENT].ev, NULL), 0);
+	h->added = 1;
+	h->r.end[RELAY_CLIENT].wr_ready = 1;
+	h->r.last_active = h->now;
+	h->status = relay_io(&h->r, RELAY_CLIENT, 0, h->now);
+	assert_int_equal(h->status, RELAY_OK);
+}
+
+static void
+loop_once(struct harness *h)
+{
+	assert_int_not_equal(event_base_loop(h->base, EVLOOP_ONCE), -1);
+}
+
+/* Fill buf with a reproducible pseudo-random stream. */
+static void
+fill_random(uint8_t *buf, size_t len, uint64_t seed)
+{
+	uint64_t x = seed | 1;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)(x >> 24);
+	}
+}
+
+/* Send all of buf from a peer, running the loop while it is full. */
+static void
+peer_send_all(struct harness *h, int side, const void *buf, size_t len)
+{
+	int64_t deadline = clock_ms() + WAIT_MS;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(h->peer[side], (const char *)buf + off, len - off,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			fail_msg("peer %d send: %s", side, strerror(errno));
+		if (clock_ms() > deadline)
+			fail_msg("peer %d: sent %zu of %zu bytes in time", side,
+			    off, len);
+		loop_once(h);
+	}
+}
+
+/* Receive exactly len bytes on a peer, running the loop between tries. */
+static void
+peer_recv_exact(struct harness *h, int side, void *buf, size_t len)
+{
+	int64_t deadline = clock_ms() + WAIT_MS;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = recv(h->peer[side], (char *)buf + off, len - off, 0);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			fail_msg("peer %d: EOF after %zu of %zu bytes", side,
+			    off, len);
+		if (errno != EAGAIN && errno != EINTR)
+			fail_msg("peer %d recv: %s", side, strerror(errno));
+		if (clock_ms() > deadline)
+			fail_msg("peer %d: got %zu of %zu bytes in time", side,
+			    off, len);
+		loop_once(h);
+	}
+}
+
+/* Receive on a peer and check the bytes. */
+static void
+peer_expect(struct harness *h, int side, const void *want, size_t len)
+{
+	uint8_t *got;
+
+	got = malloc(len > 0 ? len : 1);
+	assert_non_null(got);
+	peer_recv_exact(h, side, got, len);
+	if (memcmp(got, want, len) != 0) {
+		free(got);
+		fail_msg("peer %d: %zu bytes arrived changed", side, len);
+	}
+	free(got);
+}
+
+/* The peer sees EOF (and nothing before it). */
+static void
+peer_expect_eof(struct harness *h, int side)
+{
+	int64_t deadline = clock_ms() + WAIT_MS;
+	char c;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(h->peer[side], &c, 1, 0);
+		if (n == 0)
+			return;
+		if (n > 0)
+			fail_msg("peer %d: data where EOF was expected", side);
+		if (errno != EAGAIN && errno != EINTR)
+			fail_msg("peer %d recv: %s", side, strerror(errno));
+		if (clock_ms() > deadline)
+			fail_msg("peer %d: no EOF in time", side);
+		loop_once(h);
+	}
+}
+
+/* Nothing to read on the peer now (not EOF, no bytes). */
+static void
+peer_expect_nothing(struct harness *h, int side)
+{
+	char c;
+
+	assert_int_equal(recv(h->peer[side], &c, 1, 0), -1);
+	assert_int_equal(errno, EAGAIN);
+}
+
+/* Run the loop a little (ms), for things that must not happen. */
+static void
+run_for(struct harness *h, int ms)
+{
+	int64_t until = clock_ms() + ms;
+
+	while (clock_ms() < until)
+		loop_once(h);
+}
+
+/* Run until the relay ends, bounded. */
+static void
+run_until_ended(struct harness *h)
+{
+	int64_t deadline = clock_ms() + WAIT_MS;
+
+	while (!h->ended) {
+		if (clock_ms() > deadline)
+			fail_msg("the relay did not end in time");
+		loop_once(h);
+	}
+}
+
+/* Run until the relay holds no carrier (an idle tunnel), bounded. */
+static void
+run_until_idle(struct harness *h)
+{
+	int64_t deadline = clock_ms() + WAIT_MS;
+
+	while (h->pool.bufs_out != 0 || h->pool.pipes_out != 0) {
+		if (clock_ms() > deadline)
+			fail_msg("carriers still held: %d bufs, %d pipes",
+			    h->pool.bufs_out, h->pool.pipes_out);
+		loop_once(h);
+	}
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), 0);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_DOWN), 0);
+}
+
+/* ----- (1) bytes flow both ways --------------------------------------- */
+
+static void
+check_small_both_ways(struct harness *h)
+{
+	uint8_t up[1000], down[500];
+
+	fill_random(up, sizeof(up), 1);
+	fill_random(down, sizeof(down), 2);
+	start(h);
+	peer_send_all(h, PEER_CLIENT, up, sizeof(up));
+	peer_expect(h, PEER_TARGET, up, sizeof(up));
+	peer_send_all(h, PEER_TARGET, down, sizeof(down));
+	peer_expect(h, PEER_CLIENT, down, sizeof(down));
+	peer_send_all(h, PEER_CLIENT, "x", 1);
+	peer_expect(h, PEER_TARGET, "x", 1);
+	run_until_idle(h);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, sizeof(up) + 1);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, sizeof(down));
+	/* below RELAY_SPLICE_AFTER: all copied */
+	assert_int_equal(h->pool.copied, sizeof(up) + 1 + sizeof(down));
+	assert_int_equal(h->pool.spliced, 0);
+	assert_int_equal(h->pool.pipes_out + h->pool.npipes, 0);
+	assert_int_equal(h->status, RELAY_OK);
+	assert_false(h->ended);
+	assert_int_equal(h->r.err, 0);
+	assert_int_equal(h->r.err_end, -1);
+	peer_expect_nothing(h, PEER_CLIENT);
+	peer_expect_nothing(h, PEER_TARGET);
+}
+
+static void
+test_both_ways_unix(void **state)
+{
+	check_small_both_ways(*state);
+}
+
+static void
+test_both_ways_tcp(void **state)
+{
+	check_small_both_ways(*state);
+}
+
+/* ----- (2) large transfers -------------------------------------------- */
+
+/*
+ * BIG bytes each way at once, the peers writing and reading as fast as
+ * the relay goes.
+ */
+static void
+transfer_big(struct harness *h)
+{
+	uint8_t *src[2], *dst[2];
+	size_t sent[2] = { 0, 0 }, got[2] = { 0, 0 };
+	int64_t deadline;
+	ssize_t n;
+	int s, d;
+
+	for (s = 0; s < 2; s++) {
+		src[s] = malloc(BIG);
+		dst[s] = malloc(BIG);
+		assert_non_null(src[s]);
+		assert_non_null(dst[s]);
+		fill_random(src[s], BIG, 0x1234 + (uint64_t)s);
+	}
+	start(h);
+	deadline = clock_ms() + 4000;
+	while (got[0] < BIG || got[1] < BIG) {
+		for (s = 0; s < 2; s++) {
+			/* s sends to !s: what s sent arrives at !s */
+			while (sent[s] < BIG) {
+				n = send(h->peer[s], src[s] + sent[s],
+				    BIG - sent[s], MSG_NOSIGNAL);
+				if (n <= 0)
+					break;
+				sent[s] += (size_t)n;
+			}
+			if (sent[s] < BIG && errno != EAGAIN)
+				fail_msg("peer %d send: %s", s,
+				    strerror(errno));
+			d = !s;
+			while (got[s] < BIG) {
+				n = recv(h->peer[d], dst[s] + got[s],
+				    BIG - got[s], 0);
+				if (n <= 0)
+					break;
+				got[s] += (size_t)n;
+			}
+		}
+		/* never more pipes than the pool allows */
+		assert_true(h->pool.pipes_out + h->pool.npipes <=
+		    h->pool.pipes_max);
+		if (h->ended)
+			fail_msg("relay ended (%d): err %d at end %d",
+			    h->status, h->r.err, h->r.err_end);
+		if (clock_ms() > deadline)
+			fail_msg("moved %zu up, %zu down of %d in time", got[0],
+			    got[1], BIG);
+		loop_once(h);
+	}
+	for (s = 0; s < 2; s++) {
+		if (memcmp(src[s], dst[s], BIG) != 0)
+			fail_msg("direction %d: data changed on the way", s);
+		free(src[s]);
+		free(dst[s]);
+	}
+	run_until_idle(h);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, BIG);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, BIG);
+	/* each byte delivered once, either way */
+	assert_int_equal(h->pool.copied + h->pool.spliced, 2 * (uint64_t)BIG);
+	/* every direction copies its first RELAY_SPLICE_AFTER bytes */
+	assert_true(h->pool.copied >= 2 * (uint64_t)RELAY_SPLICE_AFTER);
+	peer_expect_nothing(h, PEER_CLIENT);
+	peer_expect_nothing(h, PEER_TARGET);
+	assert_int_equal(h->status, RELAY_OK);
+}
+
+static void
+test_big_tcp_splices(void **state)
+{
+	struct harness *h = *state;
+
+	transfer_big(h);
+	assert_true(h->pool.spliced > 0);
+	assert_true(h->pool.copied > 0);
+	assert_int_equal(h->pool.splice_ok, 1);
+	/* pipes were used and all came back */
+	assert_int_equal(h->pool.pipes_out, 0);
+	assert_true(h->pool.npipes >= 1);
+	assert_true(h->pool.npipes <= 2);
+}
+
+static void
+test_big_tcp_no_pipes_copies(void **state)
+{
+	struct harness *h = *state;
+
+	assert_int_equal(h->pool.splice_ok, 0);
+	transfer_big(h);
+	assert_int_equal(h->pool.spliced, 0);
+	assert_int_equal(h->pool.copied, 2 * (uint64_t)BIG);
+	assert_int_equal(h->pool.npipes, 0);
+}
+
+/* One pipe for two directions: one splices, the other copies meanwhile. */
+static void
+test_big_tcp_one_pipe(void **state)
+{
+	struct harness *h = *state;
+
+	transfer_big(h);
+	assert_true(h->pool.spliced > 0);
+	assert_int_equal(h->pool.npipes, 1);
+}
+
+static void
+test_big_unix(void **state)
+{
+	struct harness *h = *state;
+
+	/* AF_UNIX splices on Linux too; either way nothing may be lost */
+	transfer_big(h);
+	print_message("AF_UNIX: %llu bytes spliced, %llu copied, splice %s\n",
+	    (unsigned long long)h->pool.spliced,
+	    (unsigned long long)h->pool.copied,
+	    h->pool.splice_ok ? "kept" : "refused");
+	if (h->pool.splice_ok)
+		assert_true(h->pool.spliced > 0);
+	else
+		assert_int_equal(h->pool.spliced, 0);
+}
+
+/* ----- (3) half-close ------------------------------------------------- */
+
+static void
+check_half_close(struct harness *h)
+{
+	start(h);
+	peer_send_all(h, PEER_CLIENT, "bye", 3);
+	assert_int_equal(shutdown(h->peer[PEER_CLIENT], SHUT_WR), 0);
+	peer_expect(h, PEER_TARGET, "bye", 3);
+	peer_expect_eof(h, PEER_TARGET);
+	assert_int_equal(h->r.dir[RELAY_UP].eof, 1);
+	assert_int_equal(h->r.dir[RELAY_UP].shut, 1);
+	assert_int_equal(h->r.dir[RELAY_DOWN].shut, 0);
+	assert_false(h->ended);
+	assert_int_equal(h->status, RELAY_OK);
+
+	/* the other way still flows */
+	peer_send_all(h, PEER_TARGET, "late answer", 11);
+	peer_expect(h, PEER_CLIENT, "late answer", 11);
+	peer_send_all(h, PEER_TARGET, "and more", 8);
+	peer_expect(h, PEER_CLIENT, "and more", 8);
+	run_for(h, 20);
+	assert_false(h->ended);
+
+	assert_int_equal(shutdown(h->peer[PEER_TARGET], SHUT_WR), 0);
+	run_until_ended(h);
+	assert_int_equal(h->status, RELAY_DONE);
+	assert_int_equal(h->r.dir[RELAY_DOWN].shut, 1);
+	assert_int_equal(h->r.err, 0);
+	assert_int_equal(h->r.err_end, -1);
+	peer_expect_eof(h, PEER_CLIENT);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 3);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, 19);
+	assert_int_equal(h->pool.bufs_out, 0);
+	assert_int_equal(h->pool.pipes_out, 0);
+}
+
+static void
+test_half_close_unix(void **state)
+{
+	check_half_close(*state);
+}
+
+static void
+test_half_close_tcp(void **state)
+{
+	check_half_close(*state);
+}
+
+/* The target ends first, after a large answer (splice mode), over TCP. */
+static void
+test_half_close_target_first_tcp(void **state)
+{
+	struct harness *h = *state;
+	uint8_t *big;
+	size_t len = 512 * 1024;
+
+	big = malloc(len);
+	assert_non_null(big);
+	fill_random(big, len, 77);
+	start(h);
+	peer_send_all(h, PEER_TARGET, big, len);
+	assert_int_equal(shutdown(h->peer[PEER_TARGET], SHUT_WR), 0);
+	peer_expect(h, PEER_CLIENT, big, len);
+	peer_expect_eof(h, PEER_CLIENT);
+	free(big);
+	assert_false(h->ended);
+	assert_true(h->pool.spliced > 0);
+	peer_send_all(h, PEER_CLIENT, "thanks", 6);
+	peer_expect(h, PEER_TARGET, "thanks", 6);
+	assert_int_equal(shutdown(h->peer[PEER_CLIENT], SHUT_WR), 0);
+	peer_expect_eof(h, PEER_TARGET);
+	run_until_ended(h);
+	assert_int_equal(h->status, RELAY_DONE);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, len);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 6);
+}
+
+/* Both peers close before anything moved. */
+static void
+test_close_at_once_unix(void **state)
+{
+	struct harness *h = *state;
+
+	assert_int_equal(shutdown(h->peer[PEER_CLIENT], SHUT_WR), 0);
+	assert_int_equal(shutdown(h->peer[PEER_TARGET], SHUT_WR), 0);
+	start(h);
+	run_until_ended(h);
+	assert_int_equal(h->status, RELAY_DONE);
+	peer_expect_eof(h, PEER_CLIENT);
+	peer_expect_eof(h, PEER_TARGET);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 0);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, 0);
+	assert_int_equal(h->pool.bufs_out, 0);
+}
+
+/* ----- (4) backpressure ----------------------------------------------- */
+
+/*
+ * The target peer does not read: the client peer writes until its
+ * writes stay refused.  The relay holds at most one carrier in the up
+ * direction.  Returns the bytes the client peer wrote (all in src).
+ */
+static size_t
+fill_until_stuck(struct harness *h, const uint8_t *src, size_t max)
+{
+	int64_t deadline = clock_ms() + WAIT_MS;
+	size_t sent = 0;
+	ssize_t n;
+	int stuck = 0;
+
+	while (stuck < 25) {
+		n = send(h->peer[PEER_CLIENT], src + sent, max - sent,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			stuck = 0;
+		} else {
+			if (n == -1 && errno != EAGAIN)
+				fail_msg("client send: %s", strerror(errno));
+			stuck++;
+		}
+		if (sent == max)
+			fail_msg("%zu bytes went: no backpressure", max);
+		if (clock_ms() > deadline)
+			fail_msg("the client peer never got stuck");
+		loop_once(h);
+		assert_true(relay_in_flight(&h->r, RELAY_UP) <=
+		    RELAY_BUF_SIZE);
+		assert_true(h->pool.bufs_out + h->pool.pipes_out <= 1);
+		assert_int_equal(relay_in_flight(&h->r, RELAY_DOWN), 0);
+	}
+	return sent;
+}
+
+/*
+ * Small kernel buffers on the up path (TCP autotuning would take ~10 MB
+ * before the client peer is stuck): keeps backpressure tests small.
+ */
+static void
+shrink_buffers(struct harness *h)
+{
+	int sz = 64 * 1024;
+
+	assert_int_equal(setsockopt(h->peer[PEER_CLIENT], SOL_SOCKET,
+	    SO_SNDBUF, &sz, sizeof(sz)), 0);
+	assert_int_equal(setsockopt(h->r.end[RELAY_CLIENT].fd, SOL_SOCKET,
+	    SO_RCVBUF, &sz, sizeof(sz)), 0);
+	assert_int_equal(setsockopt(h->r.end[RELAY_TARGET].fd, SOL_SOCKET,
+	    SO_SNDBUF, &sz, sizeof(sz)), 0);
+	assert_int_equal(setsockopt(h->peer[PEER_TARGET], SOL_SOCKET,
+	    SO_RCVBUF, &sz, sizeof(sz)), 0);
+}
+
+static void
+check_backpressure(struct harness *h)
+{
+	size_t max = 8 * 1024 * 1024, sent;
+	uint8_t *src;
+
+	src = malloc(max);
+	assert_non_null(src);
+	fill_random(src, max, 99);
+	start(h);
+	sent = fill_until_stuck(h, src, max);
+	assert_true(sent > RELAY_BUF_SIZE);
+	/* stuck: bytes held in flight, bounded */
+	assert_true(relay_in_flight(&h->r, RELAY_UP) <= RELAY_BUF_SIZE);
+	assert_true(h->r.dir[RELAY_UP].bytes < sent);
+	assert_false(h->ended);
+	/* the target reads: everything arrives, in order */
+	peer_expect(h, PEER_TARGET, src, sent);
+	free(src);
+	run_until_idle(h);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, sent);
+	peer_expect_nothing(h, PEER_TARGET);
+}
+
+static void
+test_backpressure_unix(void **state)
+{
+	check_backpressure(*state);
+}
+
+static void
+test_backpressure_tcp(void **state)
+{
+	struct harness *h = *state;
+
+	shrink_buffers(h);
+	check_backpressure(h);
+	/* past RELAY_SPLICE_AFTER the up direction spliced */
+	assert_true(h->pool.spliced > 0);
+}
+
+/* ----- (5) preload ---------------------------------------------------- */
+
+static void
+test_preload_small(void **state)
+{
+	struct harness *h = *state;
+
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "hello", 5), 0);
+	assert_int_equal(relay_preload(&h->r, RELAY_UP, "world", 5), 0);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_DOWN), 5);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), 5);
+	assert_int_equal(h->pool.bufs_out, 2);
+	/* nothing for an empty preload */
+	assert_int_equal(relay_preload(&h->r, RELAY_UP, "", 0), 0);
+	assert_int_equal(h->pool.bufs_out, 2);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), 5);
+	/* the peers spoke already: their bytes come after the preload */
+	peer_send_all(h, PEER_CLIENT, "C1", 2);
+	peer_send_all(h, PEER_TARGET, "T1", 2);
+	start(h);
+	peer_expect(h, PEER_CLIENT, "helloT1", 7);
+	peer_expect(h, PEER_TARGET, "worldC1", 7);
+	peer_send_all(h, PEER_CLIENT, "C2", 2);
+	peer_expect(h, PEER_TARGET, "C2", 2);
+	peer_send_all(h, PEER_TARGET, "T2", 2);
+	peer_expect(h, PEER_CLIENT, "T2", 2);
+	run_until_idle(h);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, 9);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 9);
+}
+
+/* A preload appended to, as session_start_relay() does (three calls). */
+static void
+test_preload_appends(void **state)
+{
+	struct harness *h = *state;
+
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "\x05\x00", 2), 0);
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "reply", 5), 0);
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "!", 1), 0);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_DOWN), 8);
+	assert_int_equal(h->pool.bufs_out, 1);
+	start(h);
+	peer_expect(h, PEER_CLIENT, "\x05\x00reply!", 8);
+	run_until_idle(h);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, 8);
+}
+
+static void
+test_preload_large(void **state)
+{
+	struct harness *h = *state;
+	size_t len = 100000;
+	uint8_t *big, *want;
+
+	big = malloc(len);
+	want = malloc(len + 5);
+	assert_non_null(big);
+	assert_non_null(want);
+	fill_random(big, len, 5);
+
+	/* down: small, then large appended; up: large, then small */
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "hello", 5), 0);
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, big, len), 0);
+	assert_int_equal(relay_preload(&h->r, RELAY_UP, big, len), 0);
+	assert_int_equal(relay_preload(&h->r, RELAY_UP, "world", 5), 0);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_DOWN), len + 5);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), len + 5);
+	assert_int_equal(h->pool.bufs_out, 2);
+	start(h);
+
+	memcpy(want, "hello", 5);
+	memcpy(want + 5, big, len);
+	peer_expect(h, PEER_CLIENT, want, len + 5);
+	memcpy(want, big, len);
+	memcpy(want + len, "world", 5);
+	peer_expect(h, PEER_TARGET, want, len + 5);
+	free(big);
+	free(want);
+
+	/* then normal data, in order */
+	peer_send_all(h, PEER_TARGET, "T1", 2);
+	peer_expect(h, PEER_CLIENT, "T1", 2);
+	peer_send_all(h, PEER_CLIENT, "C1", 2);
+	peer_expect(h, PEER_TARGET, "C1", 2);
+	run_until_idle(h);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, len + 7);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, len + 7);
+	/* the oversized buffers were not kept */
+	assert_true(h->pool.nbufs <= 2);
+}
+
+/* ----- (6) errors ----------------------------------------------------- */
+
+static void
+reset_peer(struct harness *h, int side)
+{
+	struct linger lg = { 1, 0 };
+
+	assert_int_equal(setsockopt(h->peer[side], SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	assert_int_equal(close(h->peer[side]), 0);
+	h->peer[side] = -1;
+}
+
+/* The side peer resets while the other one sends. */
+static void
+check_reset(struct harness *h, int side)
+{
+	int64_t deadline;
+	uint8_t buf[4096];
+
+	memset(buf, 'r', sizeof(buf));
+	start(h);
+	peer_send_all(h, !side, "first", 5);
+	peer_expect(h, side, "first", 5);
+	reset_peer(h, side);
+	deadline = clock_ms() + WAIT_MS;
+	while (!h->ended) {
+		(void)send(h->peer[!side], buf, sizeof(buf), MSG_NOSIGNAL);
+		if (clock_ms() > deadline)
+			fail_msg("no error reported in time");
+		loop_once(h);
+	}
+	assert_int_equal(h->status, RELAY_ERROR);
+	assert_int_equal(h->r.err_end, side);
+	if (h->r.err != ECONNRESET && h->r.err != EPIPE)
+		fail_msg("err %d (%s): not ECONNRESET or EPIPE", h->r.err,
+		    strerror(h->r.err));
+	relay_release(&h->r);
+	assert_int_equal(h->pool.bufs_out, 0);
+	assert_int_equal(h->pool.pipes_out, 0);
+}
+
+static void
+test_target_reset_tcp(void **state)
+{
+	check_reset(*state, RELAY_TARGET);
+}
+
+static void
+test_client_reset_tcp(void **state)
+{
+	check_reset(*state, RELAY_CLIENT);
+}
+
+/* A reset in splice mode, with bytes stuck in a pipe. */
+static void
+test_target_reset_while_splicing_tcp(void **state)
+{
+	struct harness *h = *state;
+	size_t max = 8 * 1024 * 1024, sent;
+	int64_t deadline;
+	uint8_t *src;
+
+	shrink_buffers(h);
+	src = malloc(max);
+	assert_non_null(src);
+	memset(src, 's', max);
+	start(h);
+	sent = fill_until_stuck(h, src, max);
+	free(src);
+	assert_true(sent > RELAY_SPLICE_AFTER);
+	assert_int_equal(h->pool.pipes_out, 1);
+	assert_true(relay_in_flight(&h->r, RELAY_UP) > 0);
+	reset_peer(h, PEER_TARGET);
+	deadline = clock_ms() + WAIT_MS;
+	while (!h->ended) {
+		if (clock_ms() > deadline)
+			fail_msg("no error reported in time");
+		loop_once(h);
+	}
+	assert_int_equal(h->status, RELAY_ERROR);
+	assert_int_equal(h->r.err_end, RELAY_TARGET);
+	if (h->r.err != ECONNRESET && h->r.err != EPIPE)
+		fail_msg("err %d (%s): not ECONNRESET or EPIPE", h->r.err,
+		    strerror(h->r.err));
+}
+
+/* A reset in copy mode (no pipes), with bytes stuck in a buffer. */
+static void
+test_target_reset_while_copying_tcp(void **state)
+{
+	struct harness *h = *state;
+	size_t max = 8 * 1024 * 1024, sent;
+	int64_t deadline;
+	uint8_t *src;
+
+	shrink_buffers(h);
+	src = malloc(max);
+	assert_non_null(src);
+	memset(src, 'c', max);
+	start(h);
+	sent = fill_until_stuck(h, src, max);
+	free(src);
+	assert_true(sent > RELAY_BUF_SIZE);
+	assert_int_equal(h->pool.bufs_out, 1);
+	assert_int_equal(h->pool.pipes_out, 0);
+	assert_true(relay_in_flight(&h->r, RELAY_UP) > 0);
+	reset_peer(h, PEER_TARGET);
+	deadline = clock_ms() + WAIT_MS;
+	while (!h->ended) {
+		if (clock_ms() > deadline)
+			fail_msg("no error reported in time");
+		loop_once(h);
+	}
+	assert_int_equal(h->status, RELAY_ERROR);
+	assert_int_equal(h->r.err_end, RELAY_TARGET);
+	if (h->r.err != ECONNRESET && h->r.err != EPIPE)
+		fail_msg("err %d (%s): not ECONNRESET or EPIPE", h->r.err,
+		    strerror(h->r.err));
+	assert_int_equal(h->pool.spliced, 0);
+}
+
+/* ----- (7) release and the pool --------------------------------------- */
+
+static void
+test_release_returns_carriers(void **state)
+{
+	struct harness *h = *state;
+	size_t max = 8 * 1024 * 1024;
+	uint8_t *src;
+
+	shrink_buffers(h);
+	src = malloc(max);
+	assert_non_null(src);
+	memset(src, 'p', max);
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "reply", 5), 0);
+	start(h);
+	peer_expect(h, PEER_CLIENT, "reply", 5);
+	(void)fill_until_stuck(h, src, max);
+	free(src);
+	/* splice mode, stuck: a pipe with bytes in it */
+	assert_int_equal(h->pool.pipes_out, 1);
+	assert_true(relay_in_flight(&h->r, RELAY_UP) > 0);
+	/* and a preload that never went out, down */
+	assert_int_equal(relay_preload(&h->r, RELAY_DOWN, "unsent", 6), 0);
+	assert_int_equal(h->pool.bufs_out, 1);
+
+	event_del(&h->r.end[RELAY_CLIENT].ev);
+	event_del(&h->r.end[RELAY_TARGET].ev);
+	h->added = 0;
+	relay_release(&h->r);
+	assert_int_equal(h->pool.bufs_out, 0);
+	assert_int_equal(h->pool.pipes_out, 0);
+	assert_null(h->r.dir[RELAY_UP].pipe);
+	assert_null(h->r.dir[RELAY_DOWN].buf);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), 0);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_DOWN), 0);
+	/* the buffer is kept for reuse; a pipe with bytes is not */
+	assert_true(h->pool.nbufs >= 1);
+	/* twice is harmless */
+	relay_release(&h->r);
+	assert_int_equal(h->pool.bufs_out, 0);
+
+	relay_pool_free(&h->pool);
+	assert_null(h->pool.bufs);
+	assert_null(h->pool.pipes);
+	assert_int_equal(h->pool.nbufs, 0);
+	assert_int_equal(h->pool.npipes, 0);
+}
+
+/* After everything is closed, no descriptor (a pipe) is left open. */
+static void
+check_no_fd_leak(void **state)
+{
+	struct harness *h = *state;
+	int before = h->fds_before;
+
+	teardown(state);
+	assert_int_equal(count_fds(), before);
+}
+
+static void
+test_pool_free_closes_pipes(void **state)
+{
+	struct harness *h = *state;
+
+	transfer_big(h);
+	assert_true(h->pool.npipes >= 1);
+	check_no_fd_leak(state);
+	*state = NULL;
+}
+
+static void
+test_release_closes_stuck_pipe(void **state)
+{
+	test_release_returns_carriers(state);
+	check_no_fd_leak(state);
+	*state = NULL;
+}
+
+static int
+teardown_maybe(void **state)
+{
+	if (*state != NULL)
+		return teardown(state);
+	return 0;
+}
+
+/* ----- (8) last_active ------------------------------------------------ */
+
+static void
+test_last_active(void **state)
+{
+	struct harness *h = *state;
+	char buf[16];
+
+	h->now = 1000;
+	start(h);
+	assert_int_equal(h->r.last_active, 1000);
+
+	/* events without bytes do not count */
+	h->now = 5000;
+	assert_int_equal(relay_io(&h->r, RELAY_CLIENT, 0, 5000), RELAY_OK);
+	assert_int_equal(relay_io(&h->r, RELAY_TARGET, EV_WRITE, 5000),
+	    RELAY_OK);
+	run_for(h, 20);
+	assert_int_equal(h->r.last_active, 1000);
+
+	/* up */
+	h->now = 7000;
+	peer_send_all(h, PEER_CLIENT, "ping", 4);
+	peer_recv_exact(h, PEER_TARGET, buf, 4);
+	assert_int_equal(h->r.last_active, 7000);
+
+	/* down */
+	h->now = 9000;
+	peer_send_all(h, PEER_TARGET, "pong", 4);
+	peer_recv_exact(h, PEER_CLIENT, buf, 4);
+	assert_int_equal(h->r.last_active, 9000);
+
+	/* idle again */
+	h->now = 12000;
+	run_for(h, 20);
+	assert_int_equal(h->r.last_active, 9000);
+
+	/* an EOF is activity too */
+	h->now = 15000;
+	assert_int_equal(shutdown(h->peer[PEER_CLIENT], SHUT_WR), 0);
+	peer_expect_eof(h, PEER_TARGET);
+	assert_int_equal(h->r.last_active, 15000);
+}
+
+/* relay_io() on its own, without the loop: budget-free small moves. */
+static void
+test_relay_io_direct(void **state)
+{
+	struct harness *h = *state;
+	char buf[8];
+
+	/* no events registered: only the calls below move bytes */
+	assert_int_equal(send(h->peer[PEER_CLIENT], "abc", 3, 0), 3);
+	assert_int_equal(relay_io(&h->r, RELAY_CLIENT, EV_READ, 1), RELAY_OK);
+	/* the target end was never writable: the bytes wait in flight */
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), 3);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 0);
+	assert_int_equal(h->r.last_active, 1);
+	assert_int_equal(relay_io(&h->r, RELAY_TARGET, EV_WRITE, 2), RELAY_OK);
+	assert_int_equal(relay_in_flight(&h->r, RELAY_UP), 0);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 3);
+	assert_int_equal(h->r.last_active, 2);
+	assert_int_equal(h->pool.bufs_out, 0);
+	assert_int_equal(recv(h->peer[PEER_TARGET], buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "abc", 3);
+	/* nothing readable now: the source is not read again */
+	assert_int_equal(relay_io(&h->r, RELAY_CLIENT, 0, 3), RELAY_OK);
+	assert_int_equal(h->r.last_active, 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_both_ways_unix,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_both_ways_tcp,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_big_tcp_splices,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_big_tcp_no_pipes_copies,
+		    setup_tcp_nosplice, teardown),
+		cmocka_unit_test_setup_teardown(test_big_tcp_one_pipe,
+		    setup_tcp_onepipe, teardown),
+		cmocka_unit_test_setup_teardown(test_big_unix,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close_unix,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close_tcp,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_half_close_target_first_tcp, setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_close_at_once_unix,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_unix,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_tcp,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_preload_small,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_preload_appends,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_preload_large,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_target_reset_tcp,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_client_reset_tcp,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_target_reset_while_splicing_tcp, setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_target_reset_while_copying_tcp, setup_tcp_nosplice,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_release_returns_carriers,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_release_closes_stuck_pipe,
+		    setup_tcp, teardown_maybe),
+		cmocka_unit_test_setup_teardown(test_pool_free_closes_pipes,
+		    setup_tcp, teardown_maybe),
+		cmocka_unit_test_setup_teardown(test_last_active,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_io_direct,
+		    setup_unix, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}
