@@ -4,6 +4,8 @@
 #   make run      install missing packages, build, run the embedded default
 #   make test     install missing packages, build, run unit + integration tests
 #   make unit     unit tests only        make integration   integration only
+#   make asan     everything again, built with AddressSanitizer + UBSan
+#   make valgrind the integration tests with sluice under valgrind
 #   make clean
 
 VERSION  = 0.1.0
@@ -73,7 +75,26 @@ test: deps-test
 	$(MAKE) all unit-bins
 	sh tests/run.sh all
 
+SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+      -fno-sanitize-recover=undefined
+asan: deps-test
+	$(MAKE) B=build/asan PROG=build/asan/sluice OPT="$(SAN)" \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/sluice unit-bins
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	TEST_BUILD=build/asan SLUICE_BIN=$(CURDIR)/build/asan/sluice \
+	    sh tests/run.sh all
+
+valgrind: deps-test
+	$(MAKE) all
+	command -v valgrind >/dev/null || sh contrib/deps.sh valgrind
+	SLUICE_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite --track-fds=yes \
+	    --suppressions=$(CURDIR)/contrib/valgrind.supp" \
+	    sh tests/run.sh integration
+
 clean:
 	rm -rf $(B) $(PROG)
 
-.PHONY: all deps deps-test run unit unit-bins integration test clean
+.PHONY: all deps deps-test run unit unit-bins integration test asan valgrind \
+	clean

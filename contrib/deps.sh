@@ -2,6 +2,7 @@
 # Install the Debian packages sluice needs, quietly when all are present.
 #   contrib/deps.sh build   to build ./sluice
 #   contrib/deps.sh test    to build and run every test
+#   contrib/deps.sh valgrind  the same, and valgrind
 # Needs root (apt-get) only when something is missing.
 set -eu
 
@@ -11,7 +12,8 @@ TEST="$BUILD libcmocka-dev python3 python3-socks curl wget ncat proxychains4 chr
 case "${1:-build}" in
 build) want=$BUILD ;;
 test) want=$TEST ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+valgrind) want="$TEST valgrind" ;;
+*) echo "usage: $0 build|test|valgrind" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -19,7 +19,7 @@ count() { # file -> adds cmocka/integration counts
 
 if [ "$what" = unit ] || [ "$what" = all ]; then
 	echo "== unit tests"
-	for t in build/tests/test_*; do
+	for t in "${TEST_BUILD:-build}"/tests/test_*; do
 		case "$t" in *.d) continue ;; esac
 		[ -x "$t" ] || continue
 		if ! "$t" >"$log" 2>&1; then

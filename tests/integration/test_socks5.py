@@ -580,6 +580,67 @@ def dns_cache_and_coalescing(fx):
     eq(sl.stop(), 0, "exit")
 
 
+@test
+def ipv6_listener(fx):
+    sl = Sluice(fx, host="::1")
+    r = curl("--socks5-hostname", "[::1]:%d" % sl.port,
+             origin_url(fx, "/hello"))
+    eq(r.stdout, b"hello from origin\n", "via [::1] (%s)" % r.stderr)
+    eq(sl.access(1)[0]["client"].startswith("[::1]:"), True, "client")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def etc_hosts_is_honoured(fx):
+    sl = Sluice(fx)
+    before = fx.dns_queries("localhost")
+    try:
+        s = s5_connect(sl.addr, "localhost", fx.ports["echo"])
+        s.close()
+    except Socks5Error as e:
+        # localhost may map to an address nothing listens on here: it must
+        # still have been resolved, from /etc/hosts
+        eq(e.rep, 0x05, "reply for localhost")
+    eq(fx.dns_queries("localhost"), before, "no DNS query for localhost")
+    line = sl.access(1)[0]
+    check(line["connected"] != "-" or line["status"] == "0x05", line)
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def dns_client_gone_mid_query(fx):
+    sl = Sluice(fx, conf='dns = { servers = [ "127.0.0.1:%d" ]; '
+                'timeout_ms = 700; tries = 1; };\n' % fx.dns_port)
+    for i in range(5):
+        s = socket.create_connection(sl.addr, 5)
+        s.sendall(s5_greeting() + s5_request("silent.test", 80))
+        eq(recv_exact(s, 2), b"\x05\x00", "method")
+        if i < 3:
+            # a reset: the session ends now, its query runs on detached
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+        # else a FIN, which may be a half-close after optimistic data: the
+        # session waits for the answer and replies (to a closed socket)
+        s.close()
+    time.sleep(1.2)        # the queries time out
+    check(alive_and_serving(sl, fx), "still serving")
+    ends = [x["end"] for x in sl.access(6)]
+    eq(sorted(ends[:5]), ["client_reset"] * 3 + ["dns_timeout"] * 2,
+       "how each ended")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def dns_negative_answers_cached_briefly(fx):
+    sl = Sluice(fx)
+    before = fx.dns_queries("nowhere.test")
+    for _ in range(4):
+        s5_expect_rep(sl.addr, "nowhere.test", 80, 0x04)
+    used = fx.dns_queries("nowhere.test") - before
+    check(1 <= used <= 2, "queries for 4 NXDOMAIN lookups: %d" % used)
+    eq(sl.stop(), 0, "exit")
+
+
 # ----- failures mid-tunnel ---------------------------------------------------
 
 @test
