@@ -11,9 +11,9 @@
  * tunnel from starving the others (the event is re-activated instead).
  *
  * Backpressure: a direction with bytes in flight does not read its source
- * until its sink took them, so at most one carrier (RELAY_BUF_SIZE bytes,
- * or one pipe: 64 KiB) is held per direction, beside the kernel's socket
- * buffers.
+ * until its sink took them, so at most one carrier (a RELAY_BUF_SIZE buffer,
+ * or one pipe of RELAY_PIPE_SIZE) is held per direction, beside the kernel's
+ * socket buffers.
  *
  * Half-close: EOF on a source, once the carrier is empty, becomes
  * shutdown(SHUT_WR) on the sink; the other direction flows on.  The relay
@@ -38,6 +38,8 @@
 #define RELAY_DOWN	1	/* target -> client: source is end[1] */
 
 #define RELAY_BUF_SIZE		(64 * 1024)
+#define RELAY_PIPE_SIZE		(256 * 1024)	/* asked for; the kernel may
+						   give less */
 #define RELAY_SPLICE_AFTER	(64 * 1024)	/* bytes a direction copies
 						   before it splices */
 #define RELAY_BUDGET		(1024 * 1024)	/* bytes per direction per
@@ -54,6 +56,7 @@ struct relay_buf {
 struct relay_pipe {
 	struct relay_pipe *next;	/* pool free list */
 	int		rfd, wfd;
+	uint32_t	size;		/* capacity (F_GETPIPE_SZ) */
 	uint32_t	bytes;		/* bytes held in the pipe */
 };
 
