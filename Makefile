@@ -22,32 +22,41 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSLUICE_VERSION='"$(VERSION)"' $(WARN) \
              $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 
-SRCS = proxy/acct.c proxy/dnscache.c proxy/listener.c proxy/log.c \
-       proxy/netaddr.c proxy/relay.c proxy/resolver.c proxy/session.c \
-       proxy/socks5.c proxy/upstream.c proxy/worker.c \
-       auth/auth.c auth/crypt_pool.c auth/siphash.c \
+SRCS = proxy/acct.c proxy/dnscache.c proxy/http.c proxy/listener.c \
+       proxy/log.c proxy/netaddr.c proxy/origin.c proxy/relay.c \
+       proxy/resolver.c proxy/session.c proxy/session_http.c \
+       proxy/session_socks.c proxy/socks4.c proxy/socks5.c proxy/upstream.c \
+       proxy/worker.c \
+       auth/auth.c auth/base64.c auth/crypt_pool.c auth/siphash.c \
        conf/conf.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 
 # unit test binaries: tests/unit/test_X.c linked with the objects it needs
-UNIT = socks5 netaddr conf auth dnscache upstream relay siphash acct
+UNIT = socks5 socks4 http base64 netaddr conf auth dnscache upstream relay \
+       siphash acct
 UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
 UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 all: $(PROG)
 
+# V=1 shows the commands
+Q = $(if $(V),,@)
+
 $(PROG): $(OBJS) $(B)/proxy/main.o
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(OBJS:.o=.d) $(B)/proxy/main.d $(UNIT_BINS:=.d)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iproxy -Iauth -Iconf -MMD -MP \
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -Iproxy -Iauth -Iconf -MMD -MP \
 	    $(shell pkg-config --cflags cmocka 2>/dev/null) -o $@ $< $(OBJS) \
 	    $(UNIT_LIBS) $(LDLIBS)
 

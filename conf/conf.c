@@ -39,13 +39,15 @@ struct ctx {
 };
 
 static const char *const top_keys[] = {
-	"listen", "auth", "dns", "timeouts", "limits", "log", "workers", NULL,
+	"listen", "auth", "dns", "timeouts", "limits", "log", "workers",
+	"http", NULL,
 };
 static const char *const listen_keys[] = {
 	"proto", "address", "port", NULL,
 };
 static const char *const auth_keys[] = {
-	"required", "users", "file", NULL,
+	"required", "users", "file", "socks4_userid", "remember_client",
+	"realm", NULL,
 };
 static const char *const user_keys[] = {
 	"name", "password", "hash", NULL,
@@ -60,7 +62,12 @@ static const char *const limits_keys[] = {
 	"max_connections", "per_client", "per_user", NULL,
 };
 static const char *const log_keys[] = {
-	"level", "access", NULL,
+	"level", "access", "format", NULL,
+};
+static const char *const http_keys[] = {
+	"max_header_size", "max_request_line", "max_headers",
+	"forwarded_for", "keepalive_timeout", "pool_idle", "pool_max",
+	"pool_per_origin", NULL,
 };
 
 static void
@@ -164,6 +171,14 @@ conf_init(struct conf *c)
 	c->max_connections = 20000;
 	c->log_level = LOG_LVL_INFO;
 	c->access_log = xstrdup("-");
+	c->realm = xstrdup("sluice");
+	c->http_head_max = 64 * 1024;
+	c->http_line_max = 8 * 1024;
+	c->http_headers_max = 100;
+	c->http_keepalive = 60;
+	c->pool_idle = 10;
+	c->pool_max = 256;
+	c->pool_per_origin = 8;
 	c->workers = 1;
 }
 
@@ -189,6 +204,7 @@ conf_free(struct conf *c)
 	free(c->dns_servers);
 	free(c->users_file);
 	free(c->access_log);
+	free(c->realm);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -210,23 +226,35 @@ conf_proto_name(enum conf_proto p)
 }
 
 /*
- * Known protocol names; only socks5 is served by this version.  Returns 0,
- * or -1 with a reason.
+ * Protocol names of listeners.  Returns 0, or -1 with a reason.
  */
 static int
 proto_parse(const char *s, enum conf_proto *p, const char **why)
 {
-	if (strcmp(s, "socks5") == 0) {
-		*p = CONF_PROTO_SOCKS5;
-		return 0;
-	}
-	if (strcmp(s, "http") == 0 || strcmp(s, "auto") == 0 ||
-	    strcmp(s, "socks4") == 0) {
-		*why = "is not served by this version of sluice (socks5 only)";
-		return -1;
-	}
-	*why = "is not a protocol (socks5)";
+	static const struct {
+		const char	*name;
+		enum conf_proto	proto;
+	} names[] = {
+		{ "socks5", CONF_PROTO_SOCKS5 },
+		{ "http", CONF_PROTO_HTTP },
+		{ "auto", CONF_PROTO_AUTO },
+		{ "socks4", CONF_PROTO_SOCKS4 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i].name) == 0) {
+			*p = names[i].proto;
+			return 0;
+		}
+	*why = "is not a protocol (socks5, http, auto, socks4)";
 	return -1;
+}
+
+static int
+proto_default_port(enum conf_proto p)
+{
+	return p == CONF_PROTO_HTTP ? DEFAULT_HTTP_PORT : DEFAULT_SOCKS5_PORT;
 }
 
 /* ----- typed accessors ------------------------------------------------ */
@@ -416,8 +444,7 @@ load_listen(struct ctx *x, const config_setting_t *root)
 			    "%s.proto: \"%s\" %s", where, proto_s, why);
 			bad = -1;
 		}
-		port = proto == CONF_PROTO_HTTP ? DEFAULT_HTTP_PORT :
-		    DEFAULT_SOCKS5_PORT;
+		port = proto_default_port(proto);
 		if (get_int(x, e, where, "port", &port, 1, 65535) == -1)
 			bad = -1;
 		if (netaddr_parse_ip(addr_s, &a) == -1) {
@@ -672,14 +699,29 @@ static void
 load_auth(struct ctx *x, const config_setting_t *root)
 {
 	const config_setting_t *a;
-	const char *file = NULL;
+	const char *file = NULL, *realm = NULL;
 	int req;
 
 	if ((a = get_group(x, root, "auth")) == NULL)
 		return;
 	check_keys(x, a, "auth", auth_keys);
+
 	if (get_bool(x, a, "auth", "required", &req) == 1)
 		x->c->auth_required = req;
+	get_bool(x, a, "auth", "socks4_userid", &x->c->socks4_userid);
+	get_int(x, a, "auth", "remember_client", &x->c->remember_client, 0,
+	    86400);
+	if (get_string(x, a, "auth", "realm", &realm) == 1) {
+		if (realm[0] == '\0' || strlen(realm) > 200 ||
+		    strpbrk(realm, "\"\\\r\n") != NULL)
+			serr(x, config_setting_get_member(a, "realm"),
+			    "auth.realm: 1..200 bytes without quotes, "
+			    "backslashes or line breaks");
+		else {
+			free(x->c->realm);
+			x->c->realm = xstrdup(realm);
+		}
+	}
 	load_users(x, a);
 	if (get_string(x, a, "auth", "file", &file) == 1) {
 		free(x->c->users_file);
@@ -778,7 +820,7 @@ static void
 load_log(struct ctx *x, const config_setting_t *root)
 {
 	const config_setting_t *l;
-	const char *level = NULL, *access = NULL;
+	const char *level = NULL, *access = NULL, *format = NULL;
 	enum log_level lvl;
 
 	if ((l = get_group(x, root, "log")) == NULL)
@@ -792,6 +834,16 @@ load_log(struct ctx *x, const config_setting_t *root)
 		else
 			x->c->log_level = lvl;
 	}
+	if (get_string(x, l, "log", "format", &format) == 1) {
+		if (strcmp(format, "sluice") == 0)
+			x->c->log_format = CONF_LOG_SLUICE;
+		else if (strcmp(format, "squid") == 0)
+			x->c->log_format = CONF_LOG_SQUID;
+		else
+			serr(x, config_setting_get_member(l, "format"),
+			    "log.format: \"%s\" is not one of sluice, squid",
+			    format);
+	}
 	if (get_string(x, l, "log", "access", &access) == 1) {
 		if (access[0] == '\0')
 			serr(x, config_setting_get_member(l, "access"),
@@ -802,6 +854,29 @@ load_log(struct ctx *x, const config_setting_t *root)
 			x->c->access_log = xstrdup(access);
 		}
 	}
+}
+
+static void
+load_http(struct ctx *x, const config_setting_t *root)
+{
+	const config_setting_t *h;
+	struct conf *c = x->c;
+
+	if ((h = get_group(x, root, "http")) == NULL)
+		return;
+	check_keys(x, h, "http", http_keys);
+	get_int(x, h, "http", "max_header_size", &c->http_head_max, 1024,
+	    1024 * 1024);
+	get_int(x, h, "http", "max_request_line", &c->http_line_max, 256,
+	    1024 * 1024);
+	get_int(x, h, "http", "max_headers", &c->http_headers_max, 8, 256);
+	get_bool(x, h, "http", "forwarded_for", &c->http_forwarded_for);
+	get_int(x, h, "http", "keepalive_timeout", &c->http_keepalive, 1,
+	    86400);
+	get_int(x, h, "http", "pool_idle", &c->pool_idle, 0, 3600);
+	get_int(x, h, "http", "pool_max", &c->pool_max, 0, 1000000);
+	get_int(x, h, "http", "pool_per_origin", &c->pool_per_origin, 1,
+	    10000);
 }
 
 static void
@@ -867,6 +942,7 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 	load_timeouts(&x, root);
 	load_limits(&x, root);
 	load_log(&x, root);
+	load_http(&x, root);
 	load_workers(&x, root);
 done:
 	config_destroy(&cfg);
@@ -875,8 +951,9 @@ done:
 }
 
 /*
- * -l URI: "socks5://ADDR:PORT" (IPv6 in brackets; the port defaults to the
- * protocol's).  Returns 0, or -1 with the reason in err.
+ * -l URI: "socks5://ADDR:PORT", "http://", "auto://", "socks4://" (IPv6
+ * in brackets; the port defaults to the protocol's: 1080, or 3128 for
+ * http).  Returns 0, or -1 with the reason in err.
  */
 int
 conf_add_listen_uri(struct conf *c, const char *uri, char *err,
@@ -889,8 +966,8 @@ conf_add_listen_uri(struct conf *c, const char *uri, char *err,
 	size_t n;
 
 	if (sep == NULL || (n = (size_t)(sep - uri)) >= sizeof(scheme)) {
-		snprintf(err, errlen, "-l %s: expected socks5://ADDRESS:PORT",
-		    uri);
+		snprintf(err, errlen, "-l %s: expected SCHEME://ADDRESS:PORT "
+		    "(socks5, http, auto, socks4)", uri);
 		return -1;
 	}
 	memcpy(scheme, uri, n);
@@ -899,8 +976,8 @@ conf_add_listen_uri(struct conf *c, const char *uri, char *err,
 		snprintf(err, errlen, "-l %s: \"%s\" %s", uri, scheme, why);
 		return -1;
 	}
-	if (netaddr_parse_hostport(sep + 3, &a, proto == CONF_PROTO_HTTP ?
-	    DEFAULT_HTTP_PORT : DEFAULT_SOCKS5_PORT) == -1 ||
+	if (netaddr_parse_hostport(sep + 3, &a, proto_default_port(proto))
+	    == -1 ||
 	    netaddr_port(&a) == 0) {
 		snprintf(err, errlen, "-l %s: \"%s\" is not ADDRESS:PORT "
 		    "(IPv6 as [ADDRESS]:PORT)", uri, sep + 3);
@@ -966,8 +1043,11 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	if (errlen > 0)
 		err[0] = '\0';
 	if (c->nlisten == 0) {
+		/* the embedded default: SOCKS5 and HTTP on loopback */
 		netaddr_parse_hostport("127.0.0.1:1080", &a, -1);
 		add_listen(c, CONF_PROTO_SOCKS5, &a);
+		netaddr_parse_hostport("127.0.0.1:3128", &a, -1);
+		add_listen(c, CONF_PROTO_HTTP, &a);
 	}
 	for (i = 0; i < c->nlisten; i++)
 		for (j = 0; j < i; j++)
@@ -1021,9 +1101,18 @@ conf_print(const struct conf *c, FILE *f)
 	fprintf(f, "limits max_connections %d, per_client %d, per_user %d "
 	    "(0 = unlimited)\n", c->max_connections, c->per_client,
 	    c->per_user);
-	fprintf(f, "log level %s, access log %s\n",
+	fprintf(f, "http head %d bytes, request line %d, %d fields; "
+	    "keep-alive %d s; origin pool %d (%d per origin, %d s)%s\n",
+	    c->http_head_max, c->http_line_max, c->http_headers_max,
+	    c->http_keepalive, c->pool_max, c->pool_per_origin, c->pool_idle,
+	    c->http_forwarded_for ? "; X-Forwarded-For" : "");
+	if (c->socks4_userid || c->remember_client > 0)
+		fprintf(f, "auth socks4_userid %s, remember_client %d s\n",
+		    c->socks4_userid ? "on" : "off", c->remember_client);
+	fprintf(f, "log level %s, access log %s (%s format)\n",
 	    c->log_level == LOG_LVL_ERR ? "error" :
 	    c->log_level == LOG_LVL_WARN ? "warn" :
-	    c->log_level == LOG_LVL_INFO ? "info" : "debug", c->access_log);
+	    c->log_level == LOG_LVL_INFO ? "info" : "debug", c->access_log,
+	    c->log_format == CONF_LOG_SQUID ? "squid" : "sluice");
 	fprintf(f, "workers %d\n", c->workers);
 }

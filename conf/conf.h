@@ -15,9 +15,14 @@
 
 enum conf_proto {
 	CONF_PROTO_SOCKS5 = 0,	/* RFC 1928 */
-	CONF_PROTO_HTTP,	/* reserved: the HTTP proxy issue */
-	CONF_PROTO_AUTO,	/* reserved: one port for all protocols */
-	CONF_PROTO_SOCKS4,	/* reserved: SOCKS4/4a */
+	CONF_PROTO_HTTP,	/* HTTP forward proxy and CONNECT */
+	CONF_PROTO_AUTO,	/* SOCKS5, SOCKS4 and HTTP on one port */
+	CONF_PROTO_SOCKS4,	/* SOCKS4/4a */
+};
+
+enum conf_log_format {
+	CONF_LOG_SLUICE = 0,	/* key=value, one line per session/request */
+	CONF_LOG_SQUID,		/* Squid's native access.log layout */
 };
 
 struct conf_listen {
@@ -43,6 +48,10 @@ struct conf {
 	struct conf_user *users;	/* config entries, then the users file */
 	int		nusers;
 	char		*users_file;	/* as resolved (relative to the config) */
+	int		socks4_userid;	/* SOCKS4 USERID names a user (weak) */
+	int		remember_client; /* seconds an HTTP login lets the
+					   client address use SOCKS; 0 off */
+	char		*realm;		/* Basic realm of the 407 */
 
 	union sockaddr_u *dns_servers;	/* empty: /etc/resolv.conf */
 	int		ndns_servers;
@@ -60,8 +69,20 @@ struct conf {
 	int		per_client;		/* 0 = unlimited */
 	int		per_user;		/* 0 = unlimited */
 
+	int		http_head_max;	/* request/response head bytes: 431 */
+	int		http_line_max;	/* request line bytes: 414 */
+	int		http_headers_max; /* header fields: 431 */
+	int		http_forwarded_for; /* add X-Forwarded-For */
+	int		http_keepalive;	/* seconds a client connection waits
+					   for its next request */
+	int		pool_idle;	/* seconds an origin connection is
+					   kept for reuse; 0: no reuse */
+	int		pool_max;	/* idle origin connections per worker */
+	int		pool_per_origin; /* ... per origin host:port */
+
 	int		log_level;	/* enum log_level */
 	char		*access_log;	/* path, "-" (stderr) or "off" */
+	enum conf_log_format log_format;
 
 	int		workers;
 };

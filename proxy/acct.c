@@ -12,6 +12,7 @@
 
 #include "acct.h"
 #include "log.h"
+#include "../conf/conf.h"
 
 #define LOG_BUF_SIZE	(64 * 1024)
 #define LOG_FLUSH_AT	(48 * 1024)	/* write when this full */
@@ -31,14 +32,16 @@ log_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Open the access log: a path (appended to, created 0640), "-" for stderr,
- * or "off".  Returns 0, or -1 with the reason in err.
+ * or "off"; format is an enum conf_log_format.  Returns 0, or -1 with the
+ * reason in err.
  */
 int
-acct_log_open(struct acct_log *l, const char *spec, struct event_base *base,
-    char *err, size_t errlen)
+acct_log_open(struct acct_log *l, const char *spec, int format,
+    struct event_base *base, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
+	l->format = format;
 	evtimer_assign(&l->timer, base, log_timer_cb, l);
 	if (strcmp(spec, "off") == 0 || strcmp(spec, "none") == 0)
 		return 0;
@@ -182,26 +185,27 @@ line_value(struct line *l, const char *v)
 }
 
 /*
- * Append the line for a finished session (sec/usec: wall-clock time of
- * its end):
- *   TIME proto=socks5 client=A:P user=U target=HOST:PORT connected=A:P
- *   status=0x00 up=N down=N dur=S.mmm end=REASON id=W.N
- * "-" marks an absent field.  A line never exceeds LOG_LINE_MAX bytes.
+ * The sluice format:
+ *   TIME proto=http client=A:P user=U method=GET url=URL target=HOST:PORT
+ *   connected=A:P status=200 up=N down=N dur=S.mmm end=REASON id=W.N
+ * (method and url only for HTTP), "-" marking an absent field.
  */
-void
-acct_log_session(struct acct_log *l, const struct acct_record *r,
-    long long sec, long usec)
+static void
+format_sluice(struct line *ln, const struct acct_record *r, long long sec,
+    long usec)
 {
-	struct line ln;
 	char ts[32], a[NETADDR_STRLEN], tgt[300];
 
-	if (l->fd == -1)
-		return;
-	ln.n = 0;
 	log_format_time(ts, sizeof(ts), sec, usec);
-	line_printf(&ln, "%s proto=%s client=%s user=", ts, r->proto,
+	line_printf(ln, "%s proto=%s client=%s user=", ts, r->proto,
 	    netaddr_str(r->client, a, sizeof(a)));
-	line_value(&ln, r->user ? r->user : "-");
+	line_value(ln, r->user ? r->user : "-");
+	if (r->method != NULL) {
+		line_printf(ln, " method=");
+		line_value(ln, r->method[0] ? r->method : "-");
+		line_printf(ln, " url=");
+		line_value(ln, r->url != NULL && r->url[0] ? r->url : "-");
+	}
 	if (r->target != NULL) {
 		if (strchr(r->target, ':') != NULL)
 			snprintf(tgt, sizeof(tgt), "[%s]:%u", r->target,
@@ -210,16 +214,87 @@ acct_log_session(struct acct_log *l, const struct acct_record *r,
 			snprintf(tgt, sizeof(tgt), "%s:%u", r->target, r->port);
 	} else
 		snprintf(tgt, sizeof(tgt), "-");
-	line_printf(&ln, " target=");
-	line_value(&ln, tgt);
+	line_printf(ln, " target=");
+	line_value(ln, tgt);
 	if (r->connected != NULL && r->connected->sa.sa_family != AF_UNSPEC)
 		netaddr_str(r->connected, a, sizeof(a));
 	else
 		snprintf(a, sizeof(a), "-");
-	line_printf(&ln, " connected=%s status=%s up=%" PRIu64 " down=%"
+	line_printf(ln, " connected=%s status=%s up=%" PRIu64 " down=%"
 	    PRIu64 " dur=%" PRId64 ".%03" PRId64 " end=%s id=%d.%" PRIu64, a,
 	    r->status, r->up, r->down, r->dur_ms / 1000, r->dur_ms % 1000,
 	    r->end, r->worker, r->id);
+}
+
+/*
+ * Squid's native access.log layout, so its analysers read ours:
+ *   time.ms elapsed_ms client action/code bytes method URL user
+ *   hierarchy/peer type
+ * SOCKS sessions and CONNECT tunnels are TCP_TUNNEL with method CONNECT and
+ * host:port as the URL; answers sluice gave itself (407, 502...) are
+ * TCP_DENIED or NONE; bytes are those sent to the client.
+ */
+static void
+format_squid(struct line *ln, const struct acct_record *r, long long sec,
+    long usec)
+{
+	char ip[NETADDR_STRLEN], peer[NETADDR_STRLEN], url[300];
+	const char *action, *method, *u;
+	int code = r->http_status;
+	int tunnel = r->method == NULL || strcmp(r->proto, "connect") == 0;
+
+	if (code == 407 || code == 403)
+		action = "TCP_DENIED";
+	else if (r->connected == NULL ||
+	    r->connected->sa.sa_family == AF_UNSPEC)
+		action = code == 0 ? "NONE_NONE" : "NONE";
+	else
+		action = tunnel ? "TCP_TUNNEL" : "TCP_MISS";
+	method = r->method != NULL && r->method[0] ? r->method : "CONNECT";
+	if (r->method == NULL || strcmp(r->proto, "connect") == 0) {
+		if (r->target != NULL)
+			snprintf(url, sizeof(url), strchr(r->target, ':') ?
+			    "[%s]:%u" : "%s:%u", r->target, r->port);
+		else
+			snprintf(url, sizeof(url), "-");
+		u = url;
+	} else
+		u = r->url != NULL && r->url[0] ? r->url : "-";
+	if (r->connected != NULL && r->connected->sa.sa_family != AF_UNSPEC)
+		netaddr_ip_str(r->connected, peer, sizeof(peer));
+	else
+		snprintf(peer, sizeof(peer), "-");
+	line_printf(ln, "%lld.%03ld %6" PRId64 " %s %s/%03d %" PRIu64 " ",
+	    sec, usec / 1000, r->dur_ms, netaddr_ip_str(r->client, ip,
+	    sizeof(ip)), action, code, r->down);
+	line_value(ln, method);
+	line_printf(ln, " ");
+	line_value(ln, u);
+	line_printf(ln, " ");
+	line_value(ln, r->user != NULL ? r->user : "-");
+	line_printf(ln, " %s/%s ", strcmp(peer, "-") ? "HIER_DIRECT" :
+	    "HIER_NONE", peer);
+	line_value(ln, r->content_type != NULL ? r->content_type : "-");
+}
+
+/*
+ * Append the line for a finished session or HTTP request (sec/usec:
+ * wall-clock time of its end) in the configured format.  A line never
+ * exceeds LOG_LINE_MAX bytes.
+ */
+void
+acct_log_session(struct acct_log *l, const struct acct_record *r,
+    long long sec, long usec)
+{
+	struct line ln;
+
+	if (l->fd == -1)
+		return;
+	ln.n = 0;
+	if (l->format == CONF_LOG_SQUID)
+		format_squid(&ln, r, sec, usec);
+	else
+		format_sluice(&ln, r, sec, usec);
 	ln.buf[ln.n++] = '\n';
 	if (l->len + ln.n > l->cap)
 		acct_log_flush(l);
@@ -340,4 +415,110 @@ acct_client_release(struct acct_clients *t, const union sockaddr_u *a)
 		free(c);
 		t->count--;
 	}
+}
+
+/* ----- clients remembered after an HTTP login ------------------------- */
+
+struct acct_remembered {
+	struct acct_remembered *next;
+	union sockaddr_u addr;		/* port 0 */
+	struct auth_user *user;
+	int64_t		expires;	/* ms */
+};
+
+/*
+ * Returns 0, or -1 (ENOMEM or no random key).
+ */
+int
+acct_remember_init(struct acct_remember *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (siphash_key_random(&t->key) == -1)
+		return -1;
+	t->nbuckets = 256;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	return t->buckets == NULL ? -1 : 0;
+}
+
+void
+acct_remember_free(struct acct_remember *t)
+{
+	struct acct_remembered *e;
+	size_t i;
+
+	for (i = 0; i < t->nbuckets; i++)
+		while ((e = t->buckets[i]) != NULL) {
+			t->buckets[i] = e->next;
+			free(e);
+		}
+	free(t->buckets);
+	t->buckets = NULL;
+}
+
+static struct acct_remembered **
+remember_slot(struct acct_remember *t, const union sockaddr_u *a,
+    union sockaddr_u *key, int64_t now)
+{
+	struct acct_remembered **pp, *e;
+	uint64_t h;
+
+	memset(key, 0, sizeof(*key));
+	key->sa.sa_family = a->sa.sa_family;
+	if (a->sa.sa_family == AF_INET) {
+		key->in.sin_addr = a->in.sin_addr;
+		h = siphash64(&t->key, &key->in.sin_addr, 4);
+	} else {
+		key->in6.sin6_addr = a->in6.sin6_addr;
+		h = siphash64(&t->key, &key->in6.sin6_addr, 16);
+	}
+	pp = &t->buckets[h & (t->nbuckets - 1)];
+	while ((e = *pp) != NULL) {
+		if (e->expires <= now) {	/* drop stale ones on the way */
+			*pp = e->next;
+			free(e);
+			t->count--;
+			continue;
+		}
+		if (netaddr_ip_equal(&e->addr, key))
+			break;
+		pp = &e->next;
+	}
+	return pp;
+}
+
+/*
+ * Remember that the address logged in as user (at now), until expires
+ * (ms).
+ */
+void
+acct_remember_add(struct acct_remember *t, const union sockaddr_u *a,
+    struct auth_user *user, int64_t now, int64_t expires)
+{
+	struct acct_remembered **pp, *e;
+	union sockaddr_u key;
+
+	pp = remember_slot(t, a, &key, now);
+	if ((e = *pp) == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			return;
+		e->addr = key;
+		*pp = e;
+		t->count++;
+	}
+	e->user = user;
+	e->expires = expires;
+}
+
+/*
+ * The user the address logged in as, if that is still remembered at now.
+ */
+struct auth_user *
+acct_remember_find(struct acct_remember *t, const union sockaddr_u *a,
+    int64_t now)
+{
+	struct acct_remembered **pp;
+	union sockaddr_u key;
+
+	pp = remember_slot(t, a, &key, now);
+	return *pp != NULL ? (*pp)->user : NULL;
 }

@@ -33,6 +33,7 @@ struct acct_counters {
 
 struct acct_log {
 	int		fd;		/* -1: off */
+	int		format;		/* enum conf_log_format */
 	int		owned;		/* fd is ours to close */
 	char		*path;		/* for messages; NULL for stderr */
 	char		*buf;
@@ -43,23 +44,29 @@ struct acct_log {
 	uint64_t	lost;		/* bytes dropped on write errors */
 };
 
-/* What one access-log line says about one session. */
+/* What one access-log line says about one session or HTTP request. */
 struct acct_record {
 	uint64_t	id;
 	int		worker;
-	const char	*proto;		/* "socks5" */
+	const char	*proto;		/* socks5, socks4, http, connect */
 	const union sockaddr_u *client;
 	const char	*user;		/* NULL: none */
+	const char	*method;	/* HTTP request method, or NULL */
+	const char	*url;		/* HTTP request target, or NULL */
 	const char	*target;	/* host as requested, NULL: none */
 	uint16_t	port;
 	const union sockaddr_u *connected;	/* NULL or unset: none */
-	const char	*status;	/* "0x00" for SOCKS5 */
+	const char	*status;	/* "0x00" (SOCKS), "200" (HTTP) */
+	int		http_status;	/* the HTTP equivalent, 0: none */
+	const char	*content_type;	/* response Content-Type, or NULL */
 	uint64_t	up, down;
 	int64_t		dur_ms;
 	const char	*end;		/* why it ended: one token */
 };
 
 struct acct_client;
+struct acct_remembered;
+struct auth_user;
 
 struct acct_clients {
 	struct acct_client **buckets;
@@ -68,8 +75,16 @@ struct acct_clients {
 	struct siphash_key key;
 };
 
-int	acct_log_open(struct acct_log *, const char *, struct event_base *,
-	    char *, size_t);
+/* Client addresses that logged in over HTTP (auth.remember_client). */
+struct acct_remember {
+	struct acct_remembered **buckets;
+	size_t		nbuckets;
+	size_t		count;
+	struct siphash_key key;
+};
+
+int	acct_log_open(struct acct_log *, const char *, int,
+	    struct event_base *, char *, size_t);
 void	acct_log_session(struct acct_log *, const struct acct_record *,
 	    long long, long);
 void	acct_log_flush(struct acct_log *);
@@ -80,5 +95,12 @@ void	acct_clients_free(struct acct_clients *);
 int	acct_client_acquire(struct acct_clients *, const union sockaddr_u *,
 	    int);
 void	acct_client_release(struct acct_clients *, const union sockaddr_u *);
+
+int	acct_remember_init(struct acct_remember *);
+void	acct_remember_free(struct acct_remember *);
+void	acct_remember_add(struct acct_remember *, const union sockaddr_u *,
+	    struct auth_user *, int64_t, int64_t);
+struct auth_user *acct_remember_find(struct acct_remember *,
+	    const union sockaddr_u *, int64_t);
 
 #endif

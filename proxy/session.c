@@ -1,17 +1,17 @@
 /*
- * Sessions: see session.h.
+ * Sessions: life cycle and what every protocol shares.  See session.h.
  *
  * Negotiation runs on a bufferevent that borrows the client socket (it is
  * created without BEV_OPT_CLOSE_ON_FREE: the session owns the descriptor).
- * Callbacks are not deferred: there is one bufferevent per session and
- * nothing calls back into another session's, so there is no recursion to
- * break, and each deferral would cost a loop pass.  The outbound socket gets
- * one edge-triggered READ|WRITE event at connect time that it keeps into the
- * relay.  When the reply is due, the client socket leaves the bufferevent
- * (bufferevent_setfd(-1) removes its events at once) and gets its own
- * edge-triggered event; what the bufferevent still held (bytes the client
- * sent after its request, replies not yet written) goes into the relay
- * first, followed by the reply.
+ * Callbacks are not deferred: there is one client bufferevent per session
+ * and nothing calls back into another session's, so there is no recursion
+ * to break, and each deferral would cost a loop pass.  The outbound socket
+ * gets one edge-triggered READ|WRITE event at connect time that it keeps
+ * into the relay.  When a tunnel starts, the client socket leaves the
+ * bufferevent (bufferevent_setfd(-1) removes its events at once) and gets
+ * its own edge-triggered event; what the bufferevent still held (bytes the
+ * client sent after its request, answers not yet written) goes into the
+ * relay first, followed by the reply.
  *
  * Every callback that ends a session calls session_close() and returns
  * without touching the session again.  Nothing completes synchronously under
@@ -20,10 +20,12 @@
  * needed.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,24 +40,15 @@
 #include "clock.h"
 #include "log.h"
 #include "resolver.h"
-#include "session.h"
+#include "session-internal.h"
+#include "socks4.h"
 #include "socks5.h"
 #include "upstream.h"
 #include "worker.h"
 #include "../auth/auth.h"
 #include "../auth/crypt_pool.h"
 
-#define HEAD_MAX	(SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX)
-#define PENDING_MAX	(64 * 1024)	/* client bytes buffered before the
-					   tunnel is up */
-#define LINGER_MS	2000		/* reading after an error reply */
-
-#define slog_info(s, fmt, ...)						\
-	log_info("[w%d s%llu] " fmt, (s)->w->id,			\
-	    (unsigned long long)(s)->id, ##__VA_ARGS__)
-#define slog_debug(s, fmt, ...)						\
-	log_debug("[w%d s%llu] " fmt, (s)->w->id,			\
-	    (unsigned long long)(s)->id, ##__VA_ARGS__)
+#define LINGER_MS	2000		/* reading after a final answer */
 
 static void	session_read_cb(struct bufferevent *, void *);
 static void	session_write_cb(struct bufferevent *, void *);
@@ -63,12 +56,12 @@ static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_target_cb(evutil_socket_t, short, void *);
 static void	session_client_cb(evutil_socket_t, short, void *);
-static int	session_handshake(struct session *);
 static void	session_connect_next(struct session *);
 
 static const char *const state_names[] = {
-	"sniff", "greeting", "auth", "auth-wait", "request", "resolving",
-	"connecting", "relay", "linger", "closed",
+	"sniff", "s5-greeting", "s5-auth", "s5-auth-wait", "s5-request",
+	"s4-request", "http-head", "http-auth-wait", "resolving",
+	"connecting", "http-forward", "relay", "linger", "closed",
 };
 
 const char *
@@ -78,7 +71,10 @@ session_state_name(enum session_state st)
 	    state_names[st] : "?";
 }
 
-static void
+/*
+ * Every state change goes through here (and is logged at debug level).
+ */
+void
 session_set_state(struct session *s, enum session_state st)
 {
 	slog_debug(s, "state %s -> %s", session_state_name(s->state),
@@ -86,8 +82,10 @@ session_set_state(struct session *s, enum session_state st)
 	s->state = st;
 }
 
-/* Arm the session's one timer to fire ms from now. */
-static void
+/*
+ * Arm the session's one timer to fire ms from now (replacing what it was).
+ */
+void
 session_deadline(struct session *s, int64_t ms)
 {
 	struct timeval tv;
@@ -99,10 +97,35 @@ session_deadline(struct session *s, int64_t ms)
 	evtimer_add(&s->timer, &tv);
 }
 
-static int
-client_fd(const struct session *s)
+static void
+session_link(struct worker *w, struct session *s)
 {
-	return s->relay.end[RELAY_CLIENT].fd;
+	s->next = w->sessions;
+	if (s->next != NULL)
+		s->next->prev = s;
+	w->sessions = s;
+	w->ctr.sessions_active++;
+}
+
+/* Set the protocol once it is known; HTTP needs its state. */
+static int
+session_set_kind(struct session *s, enum session_kind k)
+{
+	s->kind = k;
+	switch (k) {
+	case SESSION_K_SOCKS5:
+		session_set_state(s, SESSION_S_S5_GREETING);
+		return 0;
+	case SESSION_K_SOCKS4:
+		session_set_state(s, SESSION_S_S4_REQUEST);
+		return 0;
+	case SESSION_K_HTTP:
+		session_set_state(s, SESSION_S_HTTP_HEAD);
+		return session_http_init(s);
+	case SESSION_K_SNIFF:
+		break;
+	}
+	return 0;
 }
 
 /*
@@ -111,7 +134,7 @@ client_fd(const struct session *s)
  */
 int
 session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
-    enum conf_proto proto)
+    enum conf_proto listener)
 {
 	const struct conf *c = w->conf;
 	struct session *s;
@@ -124,53 +147,57 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	}
 	s->w = w;
 	s->id = ++w->next_id;
-	s->proto = proto;
+	s->listener = listener;
 	s->client = *peer;
 	netaddr_normalize(&s->client);
 	s->t_start = clock_ms();
 	relay_init(&s->relay, &w->relay_pool);
 	s->relay.end[RELAY_CLIENT].fd = fd;
 	evtimer_assign(&s->timer, w->base, session_timer_cb, s);
+	session_link(w, s);
 
 	if (c->per_client > 0) {
 		if (acct_client_acquire(&w->clients, &s->client,
 		    c->per_client) == -1) {
 			w->ctr.refused_client++;
-			s->end = "limit_per_client";
-			goto refuse;
+			session_close(s, "limit_per_client");
+			return -1;
 		}
 		s->flags |= SESSION_F_CLIENT_SLOT;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->bev = bufferevent_socket_new(w->base, fd, 0);
 	if (s->bev == NULL) {
-		s->end = "out_of_memory";
-		goto refuse;
+		session_close(s, "out_of_memory");
+		return -1;
 	}
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
 	    session_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, PENDING_MAX);
 	bufferevent_enable(s->bev, EV_READ);
-
-	s->next = w->sessions;
-	if (s->next != NULL)
-		s->next->prev = s;
-	w->sessions = s;
-	w->ctr.sessions_active++;
 	w->ctr.sessions_total++;
-	s->state = proto == CONF_PROTO_SOCKS5 ? SESSION_S_S5_GREETING :
-	    SESSION_S_SNIFF;
+	switch (listener) {
+	case CONF_PROTO_SOCKS5:
+		session_set_kind(s, SESSION_K_SOCKS5);
+		break;
+	case CONF_PROTO_SOCKS4:
+		session_set_kind(s, SESSION_K_SOCKS4);
+		break;
+	case CONF_PROTO_HTTP:
+		if (session_set_kind(s, SESSION_K_HTTP) == -1) {
+			session_close(s, "out_of_memory");
+			return -1;
+		}
+		break;
+	case CONF_PROTO_AUTO:
+		s->state = SESSION_S_SNIFF;
+		break;
+	}
+	/* an HTTP head may be larger than a SOCKS one: its own bound */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, s->kind ==
+	    SESSION_K_HTTP || s->kind == SESSION_K_SNIFF ?
+	    c->http_head_max + SESSION_PENDING_MAX : SESSION_PENDING_MAX);
 	session_deadline(s, (int64_t)c->to_handshake * 1000);
 	return 0;
-refuse:
-	/* a plain close; the client sees its connection end */
-	w->ctr.sessions_active++;
-	s->next = w->sessions;
-	if (s->next != NULL)
-		s->next->prev = s;
-	w->sessions = s;
-	session_close(s, s->end);
-	return -1;
 }
 
 /* ----- ending --------------------------------------------------------- */
@@ -184,7 +211,26 @@ close_abortive(int fd)
 	close(fd);
 }
 
-static void
+static const char *
+kind_name(const struct session *s)
+{
+	switch (s->kind) {
+	case SESSION_K_SOCKS5:
+		return "socks5";
+	case SESSION_K_SOCKS4:
+		return "socks4";
+	case SESSION_K_HTTP:
+		return "http";
+	case SESSION_K_SNIFF:
+		break;
+	}
+	return conf_proto_name(s->listener);
+}
+
+/*
+ * The access-log line of a SOCKS session (HTTP logs each request).
+ */
+void
 session_log(struct session *s)
 {
 	struct worker *w = s->w;
@@ -192,6 +238,9 @@ session_log(struct session *s)
 	struct timeval tv;
 	char status[8];
 
+	if (s->flags & SESSION_F_LOGGED)
+		return;
+	s->flags |= SESSION_F_LOGGED;
 	if (s->flags & SESSION_F_REPLIED)
 		snprintf(status, sizeof(status), "0x%02x", s->rep);
 	else
@@ -199,13 +248,16 @@ session_log(struct session *s)
 	memset(&r, 0, sizeof(r));
 	r.id = s->id;
 	r.worker = w->id;
-	r.proto = conf_proto_name(s->proto);
+	r.proto = kind_name(s);
 	r.client = &s->client;
 	r.user = s->user != NULL ? s->user->name : NULL;
 	r.target = s->host;
 	r.port = s->port;
 	r.connected = &s->connected;
 	r.status = status;
+	r.http_status = s->flags & SESSION_F_REPLIED ?
+	    (s->rep == SOCKS5_REP_SUCCESS || s->rep == SOCKS4_REP_GRANTED ?
+	    200 : 502) : 0;
 	r.up = s->relay.dir[RELAY_UP].bytes;
 	r.down = s->relay.dir[RELAY_DOWN].bytes;
 	r.dur_ms = clock_ms() - s->t_start;
@@ -242,6 +294,8 @@ session_close(struct session *s, const char *reason)
 		s->crypt = NULL;
 	}
 	evtimer_del(&s->timer);
+	if (s->http != NULL)
+		session_http_free(s);	/* logs what HTTP has not logged */
 	if (s->bev != NULL) {
 		bufferevent_setfd(s->bev, -1);
 		bufferevent_free(s->bev);
@@ -296,53 +350,131 @@ session_close_all(struct worker *w, const char *reason)
 }
 
 /*
- * End the negotiation with an error: send the SOCKS5 reply rep (none for
- * SOCKS5_REP_NONE), then shut our side, read what the client still sends
- * for a moment and close.  Closing with unread input would reset the
- * connection and could destroy the reply before the client reads it.
+ * After a final answer: shut our side once it is written, read what the
+ * client still sends for a moment, then close.  Closing with unread input
+ * would reset the connection and could destroy the answer before the
+ * client reads it.
  */
-static void
-session_fail(struct session *s, uint8_t rep, const char *end)
+void
+session_linger(struct session *s)
 {
-	uint8_t buf[SOCKS5_REPLY_MAX];
-	size_t n;
+	struct evbuffer *in;
 
-	if (s->end == NULL)
-		s->end = end;
 	if (s->bev == NULL) {
-		session_close(s, end);
+		session_close(s, s->end);
 		return;
-	}
-	if (rep != SOCKS5_REP_NONE) {
-		n = socks5_encode_reply(buf, rep, NULL);
-		bufferevent_write(s->bev, buf, n);
-		s->rep = rep;
-		s->flags |= SESSION_F_REPLIED;
 	}
 	dns_waiter_cancel(&s->dns);
 	session_set_state(s, SESSION_S_LINGER);
 	s->flags |= SESSION_F_FLUSH_CLOSE;
-	evbuffer_drain(bufferevent_get_input(s->bev),
-	    evbuffer_get_length(bufferevent_get_input(s->bev)));
-	bufferevent_enable(s->bev, EV_READ);
+	/* the write callback must mean "all written" from now on */
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	in = bufferevent_get_input(s->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (!(s->flags & SESSION_F_CLIENT_EOF))
+		bufferevent_enable(s->bev, EV_READ);
 	session_deadline(s, LINGER_MS);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		session_write_cb(s->bev, s);
 }
 
 /*
- * A method-selection or RFC 1929 answer that ends the session (0xFF, auth
- * failure): same lingering close, no SOCKS5 reply.
+ * End the negotiation with an error: the protocol's answer (SOCKS5 reply
+ * rep; SOCKS4 "rejected"; HTTP status with a short text/plain body from
+ * fmt), the end token for the log, and a lingering close.
  */
-static void
-session_fail_with(struct session *s, const uint8_t *msg, size_t len,
+void
+session_fail(struct session *s, uint8_t rep, int status, const char *end,
+    const char *fmt, ...)
+{
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	char why[512];
+	va_list ap;
+	size_t n;
+
+	if (s->end == NULL)
+		s->end = end;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (s->bev == NULL) {
+		session_close(s, end);
+		return;
+	}
+	switch (s->kind) {
+	case SESSION_K_SOCKS5:
+		if (rep == SOCKS5_REP_NONE)
+			break;
+		n = socks5_encode_reply(buf, rep, NULL);
+		bufferevent_write(s->bev, buf, n);
+		s->rep = rep;
+		s->flags |= SESSION_F_REPLIED;
+		break;
+	case SESSION_K_SOCKS4:
+		if (rep == SOCKS5_REP_NONE)
+			break;
+		n = socks4_encode_reply(buf, SOCKS4_REP_REJECTED);
+		bufferevent_write(s->bev, buf, n);
+		s->rep = SOCKS4_REP_REJECTED;
+		s->flags |= SESSION_F_REPLIED;
+		break;
+	case SESSION_K_HTTP:
+		session_http_fail(s, status, end, why);
+		return;		/* it lingers or keeps the connection */
+	case SESSION_K_SNIFF:
+		break;
+	}
+	session_linger(s);
+}
+
+/*
+ * A final answer given as bytes (SOCKS5 method 0xFF, an RFC 1929 failure,
+ * SOCKS4 0x5D): write it and linger.
+ */
+void
+session_fail_raw(struct session *s, const void *msg, size_t len,
     const char *end)
 {
-	bufferevent_write(s->bev, msg, len);
-	session_fail(s, SOCKS5_REP_NONE, end);
+	if (s->end == NULL)
+		s->end = end;
+	if (s->bev != NULL)
+		bufferevent_write(s->bev, msg, len);
+	session_linger(s);
 }
 
 /* ----- bufferevent callbacks (negotiation) ---------------------------- */
+
+/*
+ * auto listeners: the first byte tells SOCKS5, SOCKS4 and HTTP apart.
+ * Returns 0 (known, or no byte yet), or -1 when s is gone.
+ */
+static int
+session_sniff(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	enum session_kind k;
+	unsigned char c;
+
+	if (evbuffer_copyout(in, &c, 1) != 1)
+		return 0;
+	if (c == SOCKS5_VERSION)
+		k = SESSION_K_SOCKS5;
+	else if (c == SOCKS4_VERSION)
+		k = SESSION_K_SOCKS4;
+	else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    c == '\r')
+		k = SESSION_K_HTTP;
+	else {
+		slog_info(s, "unknown protocol (first byte 0x%02x)", c);
+		session_close(s, "bad_protocol");
+		return -1;
+	}
+	if (session_set_kind(s, k) == -1) {
+		session_close(s, "out_of_memory");
+		return -1;
+	}
+	return 0;
+}
 
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
@@ -354,7 +486,25 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
-	session_handshake(s);
+	if (s->state == SESSION_S_SNIFF) {
+		if (session_sniff(s) == -1)
+			return;		/* s is gone */
+		if (s->state == SESSION_S_SNIFF)
+			return;
+	}
+	switch (s->kind) {
+	case SESSION_K_SOCKS5:
+		session_socks5_input(s);
+		break;
+	case SESSION_K_SOCKS4:
+		session_socks4_input(s);
+		break;
+	case SESSION_K_HTTP:
+		session_http_input(s);
+		break;
+	case SESSION_K_SNIFF:
+		break;
+	}
 }
 
 static void
@@ -362,13 +512,19 @@ session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
-	if (!(s->flags & SESSION_F_FLUSH_CLOSE))
+	if (s->flags & SESSION_F_FLUSH_CLOSE) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			return;
+		/* the final answer is out: half-close, read until EOF (or
+		   close now if the client's EOF came already) */
+		s->flags &= ~SESSION_F_FLUSH_CLOSE;
+		if (shutdown(session_client_fd(s), SHUT_WR) == -1 ||
+		    (s->flags & SESSION_F_CLIENT_EOF))
+			session_close(s, s->end);
 		return;
-	/* the error reply is out: half-close, keep reading until EOF */
-	s->flags &= ~SESSION_F_FLUSH_CLOSE;
-	if (shutdown(client_fd(s), SHUT_WR) == -1)
-		session_close(s, s->end);
+	}
+	if (s->kind == SESSION_K_HTTP)
+		session_http_client_drained(s);
 }
 
 static void
@@ -377,10 +533,25 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	if (s->state == SESSION_S_LINGER) {
+		if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+		    (s->flags & SESSION_F_FLUSH_CLOSE)) {
+			/* the client is done sending; our answer is still
+			   going out: close once it is written */
+			s->flags |= SESSION_F_CLIENT_EOF;
+			bufferevent_disable(s->bev, EV_READ);
+			return;
+		}
+		session_close(s, s->end);
+		return;
+	}
+	if (s->kind == SESSION_K_HTTP) {
+		session_http_client_event(s, what);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		s->err = EVUTIL_SOCKET_ERROR();
-		session_close(s, s->state == SESSION_S_LINGER ? s->end :
-		    "client_reset");
+		session_close(s, "client_reset");
 		return;
 	}
 	if (!(what & BEV_EVENT_EOF))
@@ -392,99 +563,13 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		   is up, with the bytes before it */
 		s->flags |= SESSION_F_CLIENT_EOF;
 		return;
-	case SESSION_S_LINGER:
-		session_close(s, s->end);
-		return;
 	default:
 		session_close(s, "client_closed");
 		return;
 	}
 }
 
-/* ----- authentication -------------------------------------------------- */
-
-static void
-auth_accepted(struct session *s)
-{
-	uint8_t buf[2];
-
-	socks5_encode_auth_status(buf, SOCKS5_AUTH_OK);
-	bufferevent_write(s->bev, buf, 2);
-	session_set_state(s, SESSION_S_S5_REQUEST);
-}
-
-static void
-auth_rejected(struct session *s, const char *name)
-{
-	char ip[NETADDR_STRLEN];
-	uint8_t buf[2];
-
-	s->w->ctr.auth_failed++;
-	slog_info(s, "client %s: authentication failed for user \"%.64s\"",
-	    netaddr_ip_str(&s->client, ip, sizeof(ip)), name);
-	socks5_encode_auth_status(buf, SOCKS5_AUTH_FAIL);
-	session_fail_with(s, buf, 2, "auth_failed");
-}
-
-/* Runs on the loop when the crypt pool has the answer. */
-static void
-crypt_done(struct crypt_job *j)
-{
-	struct session *s = j->arg;
-
-	if (s == NULL) {		/* the client went away meanwhile */
-		crypt_job_free(j);
-		return;
-	}
-	s->crypt = NULL;
-	if (j->ok && s->user != NULL) {
-		auth_remember(s->w->auth, s->user, j->pass, j->plen);
-		crypt_job_free(j);
-		auth_accepted(s);
-		session_handshake(s);
-		return;
-	}
-	crypt_job_free(j);
-	auth_rejected(s, s->user != NULL ? s->user->name : "(unknown)");
-}
-
-/* RFC 1929: returns 0 to go on parsing, 1 to wait, -1 if s is gone. */
-static int
-handle_auth(struct session *s, const struct socks5_auth *a)
-{
-	struct worker *w = s->w;
-	struct auth_user *u;
-	struct crypt_job *j;
-	const char *hash;
-
-	switch (auth_check(w->auth, a->user, a->ulen, a->pass, a->plen, &u)) {
-	case AUTH_OK:
-		s->user = u;
-		auth_accepted(s);
-		return 0;
-	case AUTH_DENIED:
-		auth_rejected(s, a->user);
-		return -1;
-	case AUTH_NEED_CRYPT:
-		break;
-	}
-	s->user = u;
-	hash = u != NULL ? u->hash : w->auth->dummy_hash;
-	j = crypt_job_new(&w->crypt, hash, a->pass, a->plen, crypt_done, s);
-	if (j == NULL || crypt_pool_submit(j) == -1) {
-		crypt_job_free(j);
-		s->user = NULL;
-		log_warn("[w%d s%llu] password check queue full: refusing",
-		    w->id, (unsigned long long)s->id);
-		auth_rejected(s, a->user);
-		return -1;
-	}
-	s->crypt = j;
-	session_set_state(s, SESSION_S_S5_AUTH_WAIT);
-	return 1;
-}
-
-/* ----- the request ----------------------------------------------------- */
+/* ----- resolving and connecting ----------------------------------------- */
 
 static void
 session_resolved(struct session *s, int status, struct dns_addrs *addrs)
@@ -494,8 +579,9 @@ session_resolved(struct session *s, int status, struct dns_addrs *addrs)
 		slog_info(s, "resolve %s: %s", s->host,
 		    resolver_strerror(status));
 		session_fail(s, upstream_dns_to_rep(status),
-		    resolver_is_timeout(status) ? "dns_timeout" :
-		    "dns_failed");
+		    upstream_dns_to_http(status), resolver_is_timeout(status) ?
+		    "dns_timeout" : "dns_failed", "cannot resolve %s: %s",
+		    s->host, resolver_strerror(status));
 		return;
 	}
 	s->addrs = dns_addrs_ref(addrs);
@@ -514,158 +600,40 @@ dns_cb(struct dns_waiter *wt, int status, struct dns_addrs *addrs)
 	session_resolved(s, status, addrs);
 }
 
-/* CONNECT to the parsed target: returns 1 (waiting) or -1 (s gone). */
-static int
-handle_connect(struct session *s, const struct socks5_request *rq)
+/*
+ * Reach the target in s->host, s->port: the address ip when the client
+ * gave one (or the name is a literal), else what the name resolves to.
+ * Ends in the protocol's connected() or in session_fail().
+ */
+void
+session_target(struct session *s, const union sockaddr_u *ip)
 {
-	struct worker *w = s->w;
-	const struct conf *c = w->conf;
+	const struct conf *c = s->w->conf;
 	struct dns_addrs *addrs;
 	int status;
 
-	if ((s->host = strdup(rq->host)) == NULL) {
-		session_fail(s, SOCKS5_REP_FAILURE, "out_of_memory");
-		return -1;
-	}
-	s->port = rq->port;
-	if (s->user != NULL && c->per_user > 0) {
-		if (s->user->active >= c->per_user) {
-			w->ctr.refused_user++;
-			slog_info(s, "user \"%s\" has %d sessions "
-			    "(limits.per_user): refused", s->user->name,
-			    s->user->active);
-			session_fail(s, SOCKS5_REP_NOT_ALLOWED,
-			    "limit_per_user");
-			return -1;
-		}
-		s->user->active++;
-		s->flags |= SESSION_F_USER_SLOT;
-	}
-	if (rq->is_ip) {
+	if (ip != NULL) {
 		if ((addrs = dns_addrs_new(1)) == NULL) {
-			session_fail(s, SOCKS5_REP_FAILURE, "out_of_memory");
-			return -1;
+			session_fail(s, SOCKS5_REP_FAILURE, 503,
+			    "out_of_memory", "out of memory");
+			return;
 		}
-		addrs->a[0] = rq->addr;
+		addrs->a[0] = *ip;
 		addrs->n = 1;
 		session_resolved(s, ARES_SUCCESS, addrs);
 		dns_addrs_release(addrs);
-		return 1;
+		return;
 	}
 	session_set_state(s, SESSION_S_RESOLVING);
 	/* c-ares gives up after its tries; this is a backstop */
 	session_deadline(s, (int64_t)c->dns_timeout_ms * c->dns_tries *
 	    (c->ndns_servers > 1 ? c->ndns_servers : 1) + 2000);
-	if (resolver_lookup(w->resolver, s->host, &s->dns, dns_cb, &status,
+	if (resolver_lookup(s->w->resolver, s->host, &s->dns, dns_cb, &status,
 	    &addrs) == RESOLVER_DONE) {
 		session_resolved(s, status, addrs);
 		dns_addrs_release(addrs);
 	}
-	return 1;
 }
-
-/*
- * Parse what the client sent, as far as it goes.  Returns 0 when it waits
- * for more bytes or for an asynchronous step, -1 when s is gone.
- */
-static int
-session_handshake(struct session *s)
-{
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct socks5_greeting g;
-	struct socks5_auth a;
-	struct socks5_request rq;
-	const struct conf *c = s->w->conf;
-	const uint8_t *p;
-	size_t len, used = 0;
-	enum codec_result r;
-	uint8_t buf[2], method, rep;
-	int rc;
-
-	for (;;) {
-		len = evbuffer_get_length(in);
-		if (len > HEAD_MAX)
-			len = HEAD_MAX;
-		p = len > 0 ? evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
-		switch (s->state) {
-		case SESSION_S_S5_GREETING:
-			r = socks5_parse_greeting(p, len, &g, &used);
-			if (r == CODEC_AGAIN)
-				return 0;
-			if (r == CODEC_ERR) {
-				slog_info(s, "not SOCKS5 (first byte 0x%02x)",
-				    p[0]);
-				session_close(s, "bad_version");
-				return -1;
-			}
-			evbuffer_drain(in, used);
-			method = socks5_select_method(&g, c->auth_required,
-			    c->nusers > 0);
-			socks5_encode_method(buf, method);
-			if (method == SOCKS5_METHOD_NONE) {
-				slog_info(s, "no acceptable method offered "
-				    "(auth %s)", c->auth_required ?
-				    "required" : "off");
-				session_fail_with(s, buf, 2, "no_method");
-				return -1;
-			}
-			bufferevent_write(s->bev, buf, 2);
-			session_set_state(s, method == SOCKS5_METHOD_USERPASS ?
-			    SESSION_S_S5_AUTH : SESSION_S_S5_REQUEST);
-			break;
-		case SESSION_S_S5_AUTH:
-			r = socks5_parse_auth(p, len, &a, &used);
-			if (r == CODEC_AGAIN)
-				return 0;
-			if (r == CODEC_ERR) {
-				slog_info(s, "bad RFC 1929 version 0x%02x",
-				    p[0]);
-				session_close(s, "bad_auth_version");
-				return -1;
-			}
-			evbuffer_drain(in, used);
-			rc = handle_auth(s, &a);
-			explicit_bzero(&a, sizeof(a));
-			if (rc != 0)
-				return rc == -1 ? -1 : 0;
-			break;
-		case SESSION_S_S5_REQUEST:
-			r = socks5_parse_request(p, len, &rq, &used, &rep);
-			if (r == CODEC_AGAIN)
-				return 0;
-			if (r == CODEC_ERR) {
-				if (rep == SOCKS5_REP_NONE) {
-					slog_info(s, "bad request version "
-					    "0x%02x", p[0]);
-					session_close(s, "bad_version");
-				} else {
-					slog_info(s, "bad request: %s",
-					    socks5_rep_str(rep));
-					session_fail(s, rep, rep ==
-					    SOCKS5_REP_ATYP_UNSUPP ?
-					    "bad_atyp" : "bad_host");
-				}
-				return -1;
-			}
-			evbuffer_drain(in, used);
-			if (rq.cmd != SOCKS5_CMD_CONNECT) {
-				slog_info(s, "command 0x%02x not supported",
-				    rq.cmd);
-				s->host = strdup(rq.host);
-				s->port = rq.port;
-				session_fail(s, SOCKS5_REP_CMD_UNSUPP,
-				    "bad_command");
-				return -1;
-			}
-			return handle_connect(s, &rq) == -1 ? -1 : 0;
-		default:
-			/* resolving, connecting: the bytes are tunnel data */
-			return 0;
-		}
-	}
-}
-
-/* ----- connecting ----------------------------------------------------- */
 
 static void
 target_close(struct session *s)
@@ -686,12 +654,15 @@ session_connect_failed(struct session *s)
 	char a[NETADDR_STRLEN];
 
 	s->w->ctr.connect_failed++;
-	slog_info(s, "connect %s (%s): %s", s->host,
-	    netaddr_str(&s->trying, a, sizeof(a)), strerror(s->err));
+	netaddr_str(&s->trying, a, sizeof(a));
+	slog_info(s, "connect %s (%s): %s", s->host, a, strerror(s->err));
 	if (s->err == EMFILE || s->err == ENFILE)
 		worker_out_of_fds(s->w);
-	session_fail(s, upstream_errno_to_rep(s->err), s->err == ETIMEDOUT ?
-	    "connect_timeout" : "connect_failed");
+	session_fail(s, upstream_errno_to_rep(s->err),
+	    upstream_errno_to_http(s->err), s->err == ETIMEDOUT ?
+	    "connect_timeout" : "connect_failed", "cannot connect to %s "
+	    "port %u (%s): %s", s->host, s->port, a, s->err == ETIMEDOUT ?
+	    "no answer in time" : strerror(s->err));
 }
 
 /*
@@ -736,24 +707,57 @@ session_connect_next(struct session *s)
 	session_connect_failed(s);
 }
 
-/* The tunnel is up: reply, hand both sockets to the relay. */
+/*
+ * Make fd, already connected (an origin connection that switched
+ * protocols), the target end of the relay.  Returns 0, or -1 (the
+ * descriptor is closed).
+ */
+int
+session_target_adopt(struct session *s, int fd)
+{
+	struct relay_end *e = &s->relay.end[RELAY_TARGET];
+
+	e->fd = fd;
+	event_assign(&e->ev, s->w->base, fd,
+	    EV_READ | EV_WRITE | EV_ET | EV_PERSIST, session_target_cb, s);
+	if (event_add(&e->ev, NULL) == -1) {
+		close(fd);
+		e->fd = -1;
+		return -1;
+	}
+	/* what it holds is unknown: look */
+	e->rd_ready = e->wr_ready = 1;
+	return 0;
+}
+
 static void
-session_start_relay(struct session *s)
+session_connected(struct session *s)
+{
+	s->connected = s->trying;
+	dns_addrs_release(s->addrs);
+	s->addrs = NULL;
+	if (s->kind == SESSION_K_HTTP)
+		session_http_connected(s);
+	else
+		session_socks_connected(s);
+}
+
+/* ----- the relay -------------------------------------------------------- */
+
+/*
+ * The target is connected and reply (len bytes) is the answer that makes
+ * the client's connection a tunnel: hand both sockets to the relay, with
+ * what the client bufferevent still holds going first.
+ */
+void
+session_relay_start(struct session *s, const void *reply, size_t n)
 {
 	struct relay *r = &s->relay;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
-	uint8_t reply[SOCKS5_REPLY_MAX];
-	union sockaddr_u bnd;
-	socklen_t blen = sizeof(bnd);
 	struct relay_end *ce = &r->end[RELAY_CLIENT];
-	size_t n;
-	int fd = client_fd(s);
+	int fd = session_client_fd(s);
 
-	memset(&bnd, 0, sizeof(bnd));
-	if (getsockname(r->end[RELAY_TARGET].fd, &bnd.sa, &blen) == -1)
-		memset(&bnd, 0, sizeof(bnd));
-	n = socks5_encode_reply(reply, SOCKS5_REP_SUCCESS, &bnd);
 	/* unwritten negotiation answers, then the reply, to the client;
 	   what the client sent after its request, to the target */
 	if (relay_preload(r, RELAY_DOWN, evbuffer_pullup(out, -1),
@@ -762,14 +766,9 @@ session_start_relay(struct session *s)
 	    relay_preload(r, RELAY_UP, evbuffer_pullup(in, -1),
 	    evbuffer_get_length(in)) == -1) {
 		s->err = ENOMEM;
-		session_fail(s, SOCKS5_REP_FAILURE, "out_of_memory");
+		session_close(s, "out_of_memory");
 		return;
 	}
-	s->rep = SOCKS5_REP_SUCCESS;
-	s->flags |= SESSION_F_REPLIED;
-	dns_addrs_release(s->addrs);
-	s->addrs = NULL;
-
 	bufferevent_setfd(s->bev, -1);
 	bufferevent_free(s->bev);
 	s->bev = NULL;
@@ -782,7 +781,7 @@ session_start_relay(struct session *s)
 		return;
 	}
 	/* a fresh registration reports the client's readiness; writing
-	   the reply into an empty socket buffer can start at once */
+	   into an empty socket buffer can start at once */
 	ce->wr_ready = 1;
 	session_set_state(s, SESSION_S_RELAY);
 	r->last_active = clock_ms();
@@ -852,8 +851,7 @@ session_target_cb(evutil_socket_t fd, short what, void *arg)
 	e->wr_ready = 1;
 	s->err = upstream_connect_result(fd);
 	if (s->err == 0) {
-		s->connected = s->trying;
-		session_start_relay(s);
+		session_connected(s);
 		return;
 	}
 	target_close(s);
@@ -899,10 +897,15 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_S_RESOLVING:
 		s->w->ctr.dns_failed++;
 		slog_info(s, "resolve %s: no answer in time", s->host);
-		session_fail(s, SOCKS5_REP_HOST_UNREACH, "dns_timeout");
+		session_fail(s, SOCKS5_REP_HOST_UNREACH, 504, "dns_timeout",
+		    "cannot resolve %s: no answer in time", s->host);
 		return;
 	case SESSION_S_LINGER:
 		session_close(s, s->end);
+		return;
+	case SESSION_S_HTTP_HEAD:
+	case SESSION_S_HTTP_FORWARD:
+		session_http_timeout(s);
 		return;
 	default:
 		slog_info(s, "handshake timeout in state %s",

@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 
 #include "clock.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "resolver.h"
@@ -225,9 +226,15 @@ worker_init(struct worker *w, const struct conf *c, struct auth_db *auth,
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
 	}
-	if (acct_log_open(&w->alog, c->access_log, w->base, err, errlen) == -1)
+	if (acct_log_open(&w->alog, c->access_log, (int)c->log_format,
+	    w->base, err, errlen) == -1)
 		return -1;
-	if (acct_clients_init(&w->clients) == -1) {
+	if (acct_clients_init(&w->clients) == -1 ||
+	    acct_remember_init(&w->remember) == -1 ||
+	    origin_pool_init(&w->origins, c->pool_idle > 0 ?
+	    (size_t)c->pool_max : 0, (size_t)c->pool_per_origin,
+	    c->pool_idle) == -1 ||
+	    (w->http_head = malloc(sizeof(*w->http_head))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -326,6 +333,10 @@ worker_free(struct worker *w)
 	crypt_home_free(&w->crypt);
 	acct_log_close(&w->alog);
 	acct_clients_free(&w->clients);
+	acct_remember_free(&w->remember);
+	origin_pool_free(&w->origins);
+	free(w->http_head);
+	w->http_head = NULL;
 	relay_pool_free(&w->relay_pool);
 	if (w->reserve_fd != -1)
 		close(w->reserve_fd);

@@ -13,11 +13,13 @@
 #include <event2/event_struct.h>
 
 #include "acct.h"
+#include "origin.h"
 #include "relay.h"
 #include "../auth/crypt_pool.h"
 
 struct auth_db;
 struct conf;
+struct http_head;
 struct listener;
 struct resolver;
 struct session;
@@ -33,6 +35,9 @@ struct worker {
 	struct acct_counters ctr;
 	struct acct_log	alog;
 	struct acct_clients clients;	/* per_client counts */
+	struct acct_remember remember;	/* auth.remember_client */
+	struct origin_pool origins;	/* idle HTTP origin connections */
+	struct http_head *http_head;	/* scratch for parsing one head */
 	struct listener	*listeners;
 	int		nlisteners;
 	struct session	*sessions;	/* every live session */

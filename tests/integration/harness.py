@@ -38,6 +38,7 @@ SLOW = 4.0 if WRAPPER else 1.0         # time stretch under valgrind
 PROXY_HOST = "127.0.0.2"
 ORIGIN_HOST = "127.0.0.3"
 DNS_HOST = "127.0.0.1"
+TLS_NAME = "origin.test"               # CN and SAN of the https origin
 
 ZONE = {
     "names": {
@@ -110,10 +111,26 @@ class Fixtures:
         self.tmp = tempfile.mkdtemp(prefix="sluice-it-")
         self.procs = []
         ready = os.path.join(self.tmp, "origin.json")
+        # a self-signed certificate for the origin's https server
+        self.tls_cert = os.path.join(self.tmp, "origin-cert.pem")
+        self.tls_key = os.path.join(self.tmp, "origin-key.pem")
+        tls_args = []
+        r = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-days", "2", "-subj", "/CN=" + TLS_NAME, "-addext",
+             "subjectAltName=DNS:%s,IP:%s" % (TLS_NAME, ORIGIN_HOST),
+             "-keyout", self.tls_key, "-out", self.tls_cert],
+            capture_output=True, timeout=30)
+        if r.returncode == 0:
+            tls_args = ["--tls-cert", self.tls_cert, "--tls-key",
+                        self.tls_key]
+        else:
+            sys.stderr.write("harness: openssl req failed, no https origin:"
+                             " %s\n" % r.stderr.decode(errors="replace"))
         self.procs.append(subprocess.Popen(
             [sys.executable, os.path.join(HERE, "fixtures", "origin.py"),
              "--host", ORIGIN_HOST, "--host6", "::1", "--ready-file", ready,
-             "--max-time", "3600"], stdout=subprocess.DEVNULL))
+             "--max-time", "3600"] + tls_args, stdout=subprocess.DEVNULL))
         self.ports = read_json_file(ready)
         zone = os.path.join(self.tmp, "zone.json")
         with open(zone, "w") as f:
@@ -148,9 +165,13 @@ class Sluice:
     """One sluice process with a generated configuration."""
 
     def __init__(self, fx, conf="", host=PROXY_HOST, args=(), listen=True,
-                 dns=True, prefix=(), extra_listen=None):
+                 dns=True, prefix=(), extra_listen=None, proto="socks5"):
+        """proto: the first listener's protocol (socks5, http, auto,
+        socks4), on host and a free port (self.addr); extra_listen: more
+        (proto, host, port) listeners."""
         self.fx = fx
         self.host = host
+        self.proto = proto
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.port = free_port(host, fam)
         self.dir = tempfile.mkdtemp(prefix="sluice-", dir=fx.tmp)
@@ -159,9 +180,9 @@ class Sluice:
         self.err_path = os.path.join(self.dir, "stderr.log")
         text = ""
         if listen:
-            addrs = [(host, self.port)] + list(extra_listen or [])
+            addrs = [(proto, host, self.port)] + list(extra_listen or [])
             text += "listen = ( %s );\n" % ", ".join(
-                '{ proto = "socks5"; address = "%s"; port = %d; }' % a
+                '{ proto = "%s"; address = "%s"; port = %d; }' % a
                 for a in addrs)
         if dns and "dns" not in conf:
             text += 'dns = { servers = [ "%s:%d" ]; timeout_ms = 1000; ' \
@@ -194,13 +215,15 @@ class Sluice:
         return self.proc.pid
 
     def url(self, scheme="socks5h"):
-        return "%s://%s:%d" % (scheme, self.host, self.port)
+        h = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s://%s:%d" % (scheme, h, self.port)
 
     def alive(self):
         return self.proc.poll() is None
 
     def log(self):
-        self.err.flush()
+        if not self.err.closed:
+            self.err.flush()
         with open(self.err_path, "rb") as f:
             return f.read().decode(errors="replace")
 
@@ -248,8 +271,19 @@ class Sluice:
                 raise Failure("sluice did not stop on SIGTERM:\n" +
                               self.log()[-3000:])
         self.err.close()
+        log = self.log()
+        for mark in SANITIZER_MARKS:
+            if mark in log:
+                i = log.index(mark)
+                raise Failure("sluice reported a memory error:\n" +
+                              log[max(0, i - 200):i + 3000])
         return self.proc.returncode
 
+
+# what AddressSanitizer, UBSan, LeakSanitizer and valgrind print
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
+                   "ERROR: LeakSanitizer", "Invalid read of", "Invalid write of",
+                   "Invalid free", "uninitialised value", "are definitely lost")
 
 ACCESS_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 

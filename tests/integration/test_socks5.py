@@ -115,14 +115,15 @@ def cli_check_config(fx):
 
 @test
 def embedded_default_listens_on_1080(fx):
-    probe = socket.socket()
-    try:
-        probe.bind(("127.0.0.1", 1080))
-    except OSError:
-        print("      (127.0.0.1:1080 is taken here: skipped)")
-        return
-    finally:
-        probe.close()
+    for port in (1080, 3128):
+        probe = socket.socket()
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            print("      (127.0.0.1:%d is taken here: skipped)" % port)
+            return
+        finally:
+            probe.close()
     from harness import WRAPPER
     p = subprocess.Popen(WRAPPER + [sys_sluice()], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -135,11 +136,15 @@ def embedded_default_listens_on_1080(fx):
         s.close()
         eq(status, 200, "status")
         eq(body, b"hello from origin\n", "body")
+        r = curl("-x", "http://127.0.0.1:3128", "http://%s:%d/hello" %
+                 (ORIGIN_HOST, fx.ports["http"]))
+        eq(r.stdout, b"hello from origin\n", "HTTP proxy on 3128")
     finally:
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=15 * SLOW)
     eq(p.returncode, 0, "exit after SIGTERM")
     check(b"listening: socks5 on 127.0.0.1:1080" in err, err[-2000:])
+    check(b"listening: http on 127.0.0.1:3128" in err, err[-2000:])
     check(b"event backend epoll" in err, "backend logged")
 
 

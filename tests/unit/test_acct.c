@@ -284,7 +284,7 @@ setup_log(void **state)
 	f->base = event_base_new();
 	assert_non_null(f->base);
 	err[0] = '\0';
-	assert_int_equal(acct_log_open(&f->log, f->path, f->base, err,
+	assert_int_equal(acct_log_open(&f->log, f->path, 0, f->base, err,
 	    sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_true(f->log.fd >= 0);
@@ -648,7 +648,7 @@ test_log_appends(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "old line\n", 9), 9);
 	close(fd);
-	assert_int_equal(acct_log_open(&f->log, f->path, f->base, err,
+	assert_int_equal(acct_log_open(&f->log, f->path, 0, f->base, err,
 	    sizeof(err)), 0);
 	example_record(&r, &client, &connected);
 	acct_log_session(&f->log, &r, T_SEC, T_USEC);
@@ -756,7 +756,7 @@ test_log_stderr(void **state)
 	assert_non_null(base);
 	example_record(&r, &client, &connected);
 	saved = redirect_stderr(path);
-	assert_int_equal(acct_log_open(&l, "-", base, err, sizeof(err)), 0);
+	assert_int_equal(acct_log_open(&l, "-", 0, base, err, sizeof(err)), 0);
 	acct_log_session(&l, &r, T_SEC, T_USEC);
 	acct_log_close(&l);
 	/* stderr is not the log's to close */
@@ -791,7 +791,7 @@ test_log_write_error(void **state)
 	base = event_base_new();
 	assert_non_null(base);
 	example_record(&r, &client, &connected);
-	assert_int_equal(acct_log_open(&l, "/dev/full", base, err,
+	assert_int_equal(acct_log_open(&l, "/dev/full", 0, base, err,
 	    sizeof(err)), 0);
 	acct_log_session(&l, &r, T_SEC, T_USEC);
 	acct_log_session(&l, &r, T_SEC, T_USEC);
@@ -826,7 +826,7 @@ test_log_off(void **state)
 	assert_non_null(base);
 	assert_int_not_equal(access("off", F_OK), 0);
 	err[0] = '\0';
-	assert_int_equal(acct_log_open(&l, "off", base, err, sizeof(err)), 0);
+	assert_int_equal(acct_log_open(&l, "off", 0, base, err, sizeof(err)), 0);
 	assert_int_equal(l.fd, -1);
 	example_record(&r, &client, &connected);
 	acct_log_session(&l, &r, T_SEC, T_USEC);
@@ -838,7 +838,7 @@ test_log_off(void **state)
 	assert_int_not_equal(access("off", F_OK), 0);
 	assert_string_equal(err, "");
 
-	assert_int_equal(acct_log_open(&l, "none", base, err, sizeof(err)), 0);
+	assert_int_equal(acct_log_open(&l, "none", 0, base, err, sizeof(err)), 0);
 	assert_int_equal(l.fd, -1);
 	acct_log_session(&l, &r, T_SEC, T_USEC);
 	acct_log_close(&l);
@@ -857,7 +857,7 @@ test_log_open_fails(void **state)
 	base = event_base_new();
 	assert_non_null(base);
 	err[0] = '\0';
-	assert_int_equal(acct_log_open(&l, "/nonexistent-sluice-dir/a.log",
+	assert_int_equal(acct_log_open(&l, "/nonexistent-sluice-dir/a.log", 0,
 	    base, err, sizeof(err)), -1);
 	assert_int_equal(l.fd, -1);
 	assert_non_null(strstr(err, "cannot open"));

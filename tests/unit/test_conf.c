@@ -221,10 +221,13 @@ test_defaults_no_file(void **state)
 	assert_string_equal(err, "");
 
 	assert_null(c.path);
-	assert_int_equal(c.nlisten, 1);
+	/* the embedded default: SOCKS5 and HTTP on loopback */
+	assert_int_equal(c.nlisten, 2);
 	assert_int_equal(c.listen[0].proto, CONF_PROTO_SOCKS5);
 	assert_int_equal(c.listen[0].addr.sa.sa_family, AF_INET);
 	check_addr(&c.listen[0].addr, "127.0.0.1:1080");
+	assert_int_equal(c.listen[1].proto, CONF_PROTO_HTTP);
+	check_addr(&c.listen[1].addr, "127.0.0.1:3128");
 	assert_int_equal(c.auth_required, 0);
 	assert_int_equal(c.nusers, 0);
 	assert_null(c.users);
@@ -257,7 +260,7 @@ test_empty_file_is_defaults(void **state)
 	(void)state;
 	load_ok(&c, "# nothing but a comment\n\n");
 	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.nlisten, 1);
+	assert_int_equal(c.nlisten, 2);
 	check_addr(&c.listen[0].addr, "127.0.0.1:1080");
 	assert_int_equal(c.auth_required, 0);
 	assert_int_equal(c.dns_timeout_ms, 2000);
@@ -282,7 +285,7 @@ test_free_then_init_again(void **state)
 	assert_int_equal(c.nusers, 0);
 	conf_init(&c);
 	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.nlisten, 1);
+	assert_int_equal(c.nlisten, 2);
 	conf_free(&c);
 }
 
@@ -778,25 +781,90 @@ test_err_listen_address(void **state)
 static void
 test_err_listen_proto(void **state)
 {
-	static const char *const reserved[] = { "http", "auto", "socks4" };
-	char text[128], msg[128];
-	size_t i;
-
 	(void)state;
 	check_one_error("listen = (\n"
 	    "  { proto = \"ftp\"; port = 21; }\n"
-	    ");\n", 2, "listen[0].proto: \"ftp\" is not a protocol (socks5)");
+	    ");\n", 2, "listen[0].proto: \"ftp\" is not a protocol (socks5, "
+	    "http, auto, socks4)");
 	check_one_error("listen = ( { proto = \"SOCKS5\"; } );\n", 1,
 	    "listen[0].proto: \"SOCKS5\" is not a protocol");
-	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		snprintf(text, sizeof(text), "# reserved\n"
-		    "listen = ( { proto = \"%s\"; port = 3128; } );\n",
-		    reserved[i]);
-		snprintf(msg, sizeof(msg), "listen[0].proto: \"%s\" is not "
-		    "served by this version of sluice (socks5 only)",
-		    reserved[i]);
-		check_one_error(text, 2, msg);
-	}
+}
+
+static void
+test_listen_protocols(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	load_ok(&c, "listen = ( { proto = \"http\"; },\n"
+	    "  { proto = \"auto\"; port = 1081; },\n"
+	    "  { proto = \"socks4\"; port = 1082; },\n"
+	    "  { proto = \"socks5\"; port = 1083; } );\n");
+	assert_int_equal(c.nlisten, 4);
+	assert_int_equal(c.listen[0].proto, CONF_PROTO_HTTP);
+	check_addr(&c.listen[0].addr, "127.0.0.1:3128");	/* its default */
+	assert_int_equal(c.listen[1].proto, CONF_PROTO_AUTO);
+	check_addr(&c.listen[1].addr, "127.0.0.1:1081");
+	assert_int_equal(c.listen[2].proto, CONF_PROTO_SOCKS4);
+	assert_int_equal(c.listen[3].proto, CONF_PROTO_SOCKS5);
+	conf_free(&c);
+}
+
+static void
+test_http_auth_log_keys(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_init(&c);
+	assert_int_equal(c.http_head_max, 65536);
+	assert_int_equal(c.http_line_max, 8192);
+	assert_int_equal(c.http_headers_max, 100);
+	assert_int_equal(c.http_forwarded_for, 0);
+	assert_int_equal(c.http_keepalive, 60);
+	assert_int_equal(c.pool_idle, 10);
+	assert_int_equal(c.pool_max, 256);
+	assert_int_equal(c.pool_per_origin, 8);
+	assert_string_equal(c.realm, "sluice");
+	assert_int_equal(c.socks4_userid, 0);
+	assert_int_equal(c.remember_client, 0);
+	assert_int_equal(c.log_format, CONF_LOG_SLUICE);
+	conf_free(&c);
+
+	load_ok(&c, "http = { max_header_size = 32768; max_request_line = 4096;"
+	    " max_headers = 50;\n  forwarded_for = true; keepalive_timeout = 5;"
+	    " pool_idle = 0; pool_max = 10; pool_per_origin = 2; };\n"
+	    "auth = { required = false; socks4_userid = true; "
+	    "remember_client = 30; realm = \"corp proxy\"; };\n"
+	    "log = { format = \"squid\"; };\n");
+	assert_int_equal(c.http_head_max, 32768);
+	assert_int_equal(c.http_line_max, 4096);
+	assert_int_equal(c.http_headers_max, 50);
+	assert_int_equal(c.http_forwarded_for, 1);
+	assert_int_equal(c.http_keepalive, 5);
+	assert_int_equal(c.pool_idle, 0);
+	assert_int_equal(c.pool_max, 10);
+	assert_int_equal(c.pool_per_origin, 2);
+	assert_int_equal(c.socks4_userid, 1);
+	assert_int_equal(c.remember_client, 30);
+	assert_string_equal(c.realm, "corp proxy");
+	assert_int_equal(c.log_format, CONF_LOG_SQUID);
+	conf_free(&c);
+
+	check_one_error("http = { bogus = 1; };\n", 1,
+	    "http.bogus: unknown key");
+	check_one_error("http = { max_headers = 300; };\n", 1,
+	    "http.max_headers: 300 is out of range (8..256)");
+	check_one_error("http = { max_header_size = 100; };\n", 1,
+	    "http.max_header_size: 100 is out of range");
+	check_one_error("http = { forwarded_for = 1; };\n", 1,
+	    "http.forwarded_for: expected a boolean");
+	check_one_error("auth = { realm = \"a\\\"b\"; };\n", 1,
+	    "auth.realm: 1..200 bytes without quotes");
+	check_one_error("auth = { remember_client = -1; };\n", 1,
+	    "auth.remember_client: -1 is out of range");
+	check_one_error("log = { format = \"json5\"; };\n", 1,
+	    "log.format: \"json5\" is not one of sluice, squid");
 }
 
 static void
@@ -1135,15 +1203,11 @@ test_listen_uri_errors(void **state)
 {
 	(void)state;
 	check_uri_bad("127.0.0.1:1080",
-	    "-l 127.0.0.1:1080: expected socks5://ADDRESS:PORT");
-	check_uri_bad("", "-l : expected socks5://ADDRESS:PORT");
-	check_uri_bad("http://127.0.0.1:3128", "-l http://127.0.0.1:3128: "
-	    "\"http\" is not served by this version of sluice");
-	check_uri_bad("socks4://127.0.0.1:1080", "\"socks4\" is not served");
-	check_uri_bad("auto://127.0.0.1:1080", "\"auto\" is not served");
+	    "-l 127.0.0.1:1080: expected SCHEME://ADDRESS:PORT");
+	check_uri_bad("", "-l : expected SCHEME://ADDRESS:PORT");
 	check_uri_bad("ftp://127.0.0.1:21", "\"ftp\" is not a protocol");
 	check_uri_bad("averyveryverylongscheme://127.0.0.1:1080",
-	    "expected socks5://ADDRESS:PORT");
+	    "expected SCHEME://ADDRESS:PORT");
 	check_uri_bad("socks5://host:80",
 	    "-l socks5://host:80: \"host:80\" is not ADDRESS:PORT");
 	check_uri_bad("socks5://1.2.3.4:0",
@@ -1303,7 +1367,7 @@ test_print_hides_passwords(void **state)
 	assert_non_null(strstr(buf, "dns servers 127.0.0.1:5353 10.0.0.53:53 "
 	    "[::1]:5353 [2001:db8::1]:53, timeout 1500 ms x 3 tries"));
 	assert_non_null(strstr(buf, "log level debug, access log "
-	    "/var/log/sluice-access.log\n"));
+	    "/var/log/sluice-access.log (sluice format)\n"));
 	assert_non_null(strstr(buf, "workers 1\n"));
 	free(buf);
 	conf_free(&c);
@@ -1344,6 +1408,8 @@ main(void)
 		cmocka_unit_test(test_err_out_of_range),
 		cmocka_unit_test(test_err_listen_address),
 		cmocka_unit_test(test_err_listen_proto),
+		cmocka_unit_test(test_listen_protocols),
+		cmocka_unit_test(test_http_auth_log_keys),
 		cmocka_unit_test(test_err_dns_server),
 		cmocka_unit_test(test_err_users),
 		cmocka_unit_test(test_users_length_edges_accepted),

@@ -1,0 +1,1244 @@
+/*
+ * The HTTP proxy on a session (RFC 9110, RFC 9112): requests in absolute
+ * form are forwarded in origin form over pooled origin connections, bodies
+ * stream both ways with their framing followed (never a whole message in
+ * memory), several requests share a client connection (pipelined ones are
+ * answered in order, simply by not reading the next head before the
+ * current response is complete), CONNECT and a passed-on Upgrade become
+ * tunnels on the relay.  Basic credentials come in Proxy-Authorization.
+ *
+ * One request at a time per session: its state lives in struct http_state
+ * (allocated for HTTP sessions only).  Each request gets one access-log
+ * line; a CONNECT or an upgraded request gets it when its tunnel ends.
+ */
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "acct.h"
+#include "clock.h"
+#include "http.h"
+#include "origin.h"
+#include "session-internal.h"
+#include "socks5.h"
+#include "worker.h"
+#include "../auth/auth.h"
+#include "../auth/base64.h"
+#include "../auth/crypt_pool.h"
+#include "../conf/conf.h"
+
+#define BODY_HWM	(256 * 1024)	/* bytes queued towards a peer before
+					   its source stops being read */
+#define CHUNK_SCAN	(64 * 1024)	/* chunked framing examined per step */
+#define LOG_URL_MAX	2048
+
+enum http_resp {
+	RESP_HEAD = 0,		/* waiting for the response head */
+	RESP_BODY,		/* forwarding its body */
+	RESP_DONE,
+};
+
+struct http_state {
+	struct http_parser parser;	/* request head in progress */
+	struct origin_conn *oc;		/* origin of the current request */
+	struct evbuffer	*head;		/* rewritten request head, kept until
+					   the response head (for a retry) */
+	char		*url;		/* the request target, for the log */
+	char		key[264];	/* pool key of the current origin */
+	char		method[24];	/* request method (truncated) */
+	char		ctype[48];	/* response Content-Type (log) */
+	uint8_t		version;	/* client's: 10 or 11 */
+	unsigned	active:1;	/* a request is being served */
+	unsigned	is_head:1;	/* method HEAD */
+	unsigned	tunnel:1;	/* CONNECT or Upgrade: relay */
+	unsigned	upgrade:1;	/* Upgrade passed on */
+	unsigned	client_ka:1;	/* keep the client connection */
+	unsigned	origin_ka:1;	/* keep the origin connection */
+	unsigned	req_done:1;	/* request body all forwarded */
+	unsigned	resp_started:1;	/* response head went to the client */
+	unsigned	dechunk:1;	/* HTTP/1.0 client, chunked response */
+	unsigned	reused:1;	/* origin came from the pool */
+	unsigned	retried:1;	/* sent again on a fresh connection */
+	unsigned	client_paused:1; /* client read off: origin is full */
+	unsigned	origin_paused:1; /* origin read off: client is full */
+	unsigned	client_eof:1;	/* client half-closed */
+	int		crypt_verdict;	/* 1/-1: the pool's answer for the
+					   head being parsed again; 0: none */
+	enum http_framing req_framing;
+	uint64_t	req_left;	/* HTTP_BODY_LENGTH: bytes to go */
+	struct http_chunked req_chunk;
+	enum http_resp	resp;
+	enum http_framing resp_framing;
+	uint64_t	resp_left;
+	struct http_chunked resp_chunk;
+	struct http_parser resp_parser;
+	int		status;		/* what the client got */
+	uint64_t	up, down;	/* bytes of this request */
+	int64_t		t_req;		/* ms: request head complete */
+	int64_t		last_active;	/* ms: bytes moved */
+	uint32_t	requests;	/* completed on this connection */
+};
+
+static void	origin_read_cb(struct bufferevent *, void *);
+static void	origin_write_cb(struct bufferevent *, void *);
+static void	origin_event_cb(struct bufferevent *, short, void *);
+static void	pump_request(struct session *);
+static void	pump_response(struct session *);
+static void	request_complete(struct session *);
+static int	parse_request(struct session *);
+
+static struct http_limits
+limits(const struct session *s)
+{
+	const struct conf *c = s->w->conf;
+	struct http_limits l = {
+		.head_max = (uint32_t)c->http_head_max,
+		.line_max = (uint32_t)c->http_line_max,
+		.headers_max = (uint32_t)c->http_headers_max,
+	};
+
+	return l;
+}
+
+/*
+ * HTTP state for a new session.  Returns 0, or -1 (ENOMEM).
+ */
+int
+session_http_init(struct session *s)
+{
+	if ((s->http = calloc(1, sizeof(*s->http))) == NULL)
+		return -1;
+	http_parser_init(&s->http->parser);
+	/* the client's write callback reports room for more response */
+	bufferevent_setwatermark(s->bev, EV_WRITE, BODY_HWM / 2, 0);
+	return 0;
+}
+
+/* ----- the access log ----------------------------------------------------- */
+
+static void
+log_request(struct session *s, const char *end)
+{
+	struct http_state *h = s->http;
+	struct acct_record r;
+	struct timeval tv;
+	char status[8];
+
+	if (!h->active)
+		return;
+	h->active = 0;
+	if (h->tunnel) {
+		h->up += s->relay.dir[RELAY_UP].bytes;
+		h->down += s->relay.dir[RELAY_DOWN].bytes;
+	}
+	snprintf(status, sizeof(status), "%d", h->status);
+	memset(&r, 0, sizeof(r));
+	r.id = s->id;
+	r.worker = s->w->id;
+	r.proto = h->tunnel && h->method[0] == 'C' ? "connect" : "http";
+	r.client = &s->client;
+	r.user = s->user != NULL ? s->user->name : NULL;
+	r.method = h->method;
+	r.url = h->url;
+	r.target = s->host;
+	r.port = s->port;
+	r.connected = &s->connected;
+	r.status = h->status ? status : "-";
+	r.http_status = h->status;
+	r.content_type = h->ctype[0] ? h->ctype : NULL;
+	r.up = h->up;
+	r.down = h->down;
+	r.dur_ms = clock_ms() - (h->t_req ? h->t_req : s->t_start);
+	r.end = end != NULL ? end : "-";
+	gettimeofday(&tv, NULL);
+	acct_log_session(&s->w->alog, &r, tv.tv_sec, tv.tv_usec);
+	s->w->ctr.bytes_up += h->tunnel ? 0 : h->up;
+	s->w->ctr.bytes_down += h->tunnel ? 0 : h->down;
+	s->flags |= SESSION_F_LOGGED;
+}
+
+/*
+ * Called from session_close(): log the request in flight (or the
+ * connection, when it never got a request through) and free the state.
+ */
+void
+session_http_free(struct session *s)
+{
+	struct http_state *h = s->http;
+
+	if (h->active)
+		log_request(s, s->end);
+	else if (h->requests == 0 && !(s->flags & SESSION_F_LOGGED)) {
+		h->active = 1;
+		log_request(s, s->end);
+	}
+	s->flags |= SESSION_F_LOGGED;	/* no SOCKS-style line */
+	origin_conn_free(h->oc);
+	if (h->head != NULL)
+		evbuffer_free(h->head);
+	free(h->url);
+	free(h);
+	s->http = NULL;
+}
+
+/* ----- answers sluice writes itself ------------------------------------------ */
+
+/*
+ * A response of ours: status, a short text/plain body, and either a
+ * lingering close or (keep) the next request.
+ */
+static void
+respond(struct session *s, int status, int keep, const char *extra,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+respond(struct session *s, int status, int keep, const char *extra,
+    const char *fmt, ...)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t before = evbuffer_get_length(out);
+	char body[600];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(body, sizeof(body) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(body) - 2)
+		n = sizeof(body) - 2;
+	body[n++] = '\n';
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %d\r\n%s%s\r\n", status, http_reason(status), n,
+	    extra != NULL ? extra : "", keep ? (h->version == 10 ?
+	    "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
+	if (!h->is_head)
+		evbuffer_add(out, body, (size_t)n);
+	h->status = status;
+	h->resp_started = 1;
+	h->down += evbuffer_get_length(out) - before;
+}
+
+/* The request could not be served: answer, log, close. */
+static void
+fail_request(struct session *s, int status, const char *end, const char *why)
+{
+	struct http_state *h = s->http;
+
+	if (!h->active) {
+		h->active = 1;
+		h->t_req = clock_ms();
+	}
+	if (s->end == NULL)
+		s->end = end;
+	if (h->resp_started) {
+		/* the response is half out: all we can do is cut it */
+		slog_info(s, "%s %s: %s (response cut)", h->method,
+		    h->url ? h->url : "-", why);
+		log_request(s, end);
+		session_close(s, end);
+		return;
+	}
+	respond(s, status, 0, NULL, "sluice: %s", why);
+	slog_info(s, "%s %s: %d %s", h->method[0] ? h->method : "-",
+	    h->url ? h->url : "-", status, why);
+	log_request(s, end);
+	origin_conn_free(h->oc);
+	h->oc = NULL;
+	session_linger(s);
+}
+
+/*
+ * session_fail() for HTTP sessions (resolve and connect failures).
+ */
+void
+session_http_fail(struct session *s, int status, const char *end,
+    const char *why)
+{
+	fail_request(s, status ? status : 502, end, why);
+}
+
+/* ----- authentication ------------------------------------------------------ */
+
+/* 407, keeping the connection when the request has no body to skip. */
+static void
+ask_credentials(struct session *s, const struct http_head *hd,
+    const char *why)
+{
+	struct http_state *h = s->http;
+	char extra[300];
+	int keep;
+
+	s->w->ctr.auth_failed++;
+	snprintf(extra, sizeof(extra), "Proxy-Authenticate: Basic "
+	    "realm=\"%s\"\r\n", s->w->conf->realm);
+	keep = h->client_ka && hd->framing == HTTP_BODY_NONE && !h->client_eof;
+	respond(s, 407, keep, extra, "sluice: proxy authentication required"
+	    " (%s)", why);
+	slog_info(s, "%s %s: 407 %s", h->method, h->url ? h->url : "-", why);
+	evbuffer_drain(bufferevent_get_input(s->bev), hd->skipped +
+	    hd->head_len);
+	log_request(s, "auth_required");
+	h->requests++;
+	if (!keep) {
+		session_linger(s);
+		return;
+	}
+	http_parser_init(&h->parser);
+	session_deadline(s, (int64_t)s->w->conf->http_keepalive * 1000);
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		parse_request(s);
+}
+
+static void
+crypt_done(struct crypt_job *j)
+{
+	struct session *s = j->arg;
+
+	if (s == NULL) {
+		crypt_job_free(j);
+		return;
+	}
+	s->crypt = NULL;
+	if (j->ok && s->user != NULL) {
+		auth_remember(s->w->auth, s->user, j->pass, j->plen);
+		s->http->crypt_verdict = 1;
+	} else {
+		s->user = NULL;
+		s->http->crypt_verdict = -1;
+	}
+	crypt_job_free(j);
+	/* parse the same head again: the check is now answered from the
+	   remembered digest (or fails fast) */
+	session_set_state(s, SESSION_S_HTTP_HEAD);
+	s->http->active = 0;
+	http_parser_init(&s->http->parser);
+	parse_request(s);
+}
+
+/*
+ * Proxy-Authorization: Basic.  Returns 1 (s->user set), 0 (answered 407
+ * or waiting for the crypt pool: stop), -1 (s is gone).
+ */
+static int
+check_credentials(struct session *s, const char *p, const struct http_head *hd)
+{
+	struct worker *w = s->w;
+	const struct http_field *f;
+	unsigned char dec[600];
+	const char *v, *colon;
+	struct auth_user *u;
+	struct crypt_job *j;
+	size_t vlen, dlen;
+
+	if (hd->proxy_auth_field < 0) {
+		if (!w->conf->auth_required)
+			return 1;
+		ask_credentials(s, hd, "no credentials");
+		return 0;
+	}
+	f = &hd->fields[hd->proxy_auth_field];
+	v = p + f->value.off;
+	vlen = f->value.len;
+	if (vlen < 6 || strncasecmp(v, "basic ", 6) != 0) {
+		ask_credentials(s, hd, "not Basic credentials");
+		return 0;
+	}
+	v += 6;
+	vlen -= 6;
+	while (vlen > 0 && *v == ' ') {
+		v++;
+		vlen--;
+	}
+	if (base64_decode(v, vlen, dec, sizeof(dec) - 1, &dlen) == -1 ||
+	    (colon = memchr(dec, ':', dlen)) == NULL) {
+		ask_credentials(s, hd, "malformed credentials");
+		return 0;
+	}
+	if (s->http->crypt_verdict == 1)
+		s->http->crypt_verdict = 0;
+	switch (auth_check(w->auth, (const char *)dec,
+	    (size_t)(colon - (const char *)dec), colon + 1,
+	    dlen - (size_t)(colon + 1 - (const char *)dec), &u)) {
+	case AUTH_OK:
+		explicit_bzero(dec, sizeof(dec));
+		if (s->user != u && (s->flags & SESSION_F_USER_SLOT)) {
+			s->user->active--;
+			s->flags &= ~SESSION_F_USER_SLOT;
+		}
+		s->user = u;
+		if (w->conf->remember_client > 0)
+			acct_remember_add(&w->remember, &s->client, u,
+			    clock_ms(), clock_ms() +
+			    (int64_t)w->conf->remember_client * 1000);
+		return 1;
+	case AUTH_DENIED:
+		explicit_bzero(dec, sizeof(dec));
+		ask_credentials(s, hd, "wrong user or password");
+		return 0;
+	case AUTH_NEED_CRYPT:
+		break;
+	}
+	if (s->http->crypt_verdict != 0) {
+		/* the pool already said no to this very head */
+		s->http->crypt_verdict = 0;
+		explicit_bzero(dec, sizeof(dec));
+		ask_credentials(s, hd, "wrong user or password");
+		return 0;
+	}
+	j = crypt_job_new(&w->crypt, u != NULL ? u->hash : w->auth->dummy_hash,
+	    colon + 1, dlen - (size_t)(colon + 1 - (const char *)dec),
+	    crypt_done, s);
+	explicit_bzero(dec, sizeof(dec));
+	if (j == NULL || crypt_pool_submit(j) == -1) {
+		crypt_job_free(j);
+		log_warn("[w%d s%llu] password check queue full: refusing",
+		    w->id, (unsigned long long)s->id);
+		ask_credentials(s, hd, "password check queue full");
+		return 0;
+	}
+	if (s->user != u && (s->flags & SESSION_F_USER_SLOT)) {
+		s->user->active--;
+		s->flags &= ~SESSION_F_USER_SLOT;
+	}
+	s->user = u;
+	s->crypt = j;
+	session_set_state(s, SESSION_S_HTTP_AUTH_WAIT);
+	return 0;
+}
+
+/* ----- the request ---------------------------------------------------------- */
+
+static void
+add_span(struct evbuffer *b, const char *p, struct http_span sp)
+{
+	evbuffer_add(b, p + sp.off, sp.len);
+}
+
+/*
+ * The request head as the origin gets it: origin-form target, HTTP/1.1,
+ * Host from the URL, hop-by-hop fields dropped (Upgrade kept when passed
+ * on), Via added, X-Forwarded-For when configured.
+ */
+static void
+build_request_head(struct session *s, const char *p,
+    const struct http_head *hd, const struct http_url *u)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *b = h->head;
+	const struct http_field *f;
+	char ip[NETADDR_STRLEN];
+	uint32_t i;
+
+	evbuffer_drain(b, evbuffer_get_length(b));
+	add_span(b, p, hd->method);
+	evbuffer_add(b, " ", 1);
+	if (u->path.len == 0 || p[u->path.off] == '?')
+		evbuffer_add(b, "/", 1);
+	add_span(b, p, u->path);
+	evbuffer_add_printf(b, " HTTP/1.1\r\nHost: %s%s%s", u->is_ipv6 ? "[" :
+	    "", u->host, u->is_ipv6 ? "]" : "");
+	if (!u->default_port && u->port != 80)
+		evbuffer_add_printf(b, ":%u", u->port);
+	evbuffer_add(b, "\r\n", 2);
+	for (i = 0; i < hd->nfields; i++) {
+		f = &hd->fields[i];
+		if ((int)i == hd->host_field)
+			continue;
+		if (http_is_hop_by_hop(p, hd, f) &&
+		    !(h->upgrade && (int)i == hd->upgrade_field))
+			continue;
+		add_span(b, p, f->name);
+		evbuffer_add(b, ": ", 2);
+		add_span(b, p, f->value);
+		evbuffer_add(b, "\r\n", 2);
+	}
+	if (h->upgrade)
+		evbuffer_add_printf(b, "Connection: upgrade\r\n");
+	evbuffer_add_printf(b, "Via: %s sluice\r\n", hd->version == 10 ?
+	    "1.0" : "1.1");
+	if (s->w->conf->http_forwarded_for)
+		evbuffer_add_printf(b, "X-Forwarded-For: %s\r\n",
+		    netaddr_ip_str(&s->client, ip, sizeof(ip)));
+	evbuffer_add(b, "\r\n", 2);
+}
+
+static char *
+copy_span(const char *p, struct http_span sp, size_t max)
+{
+	size_t n = sp.len < max ? sp.len : max;
+	char *out = malloc(n + 1);
+
+	if (out != NULL) {
+		memcpy(out, p + sp.off, n);
+		out[n] = '\0';
+	}
+	return out;
+}
+
+/* Attach an origin connection and send the request head. */
+static void
+start_forward(struct session *s, struct origin_conn *oc)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *out;
+
+	h->oc = oc;
+	oc->requests++;
+	s->connected = oc->addr;
+	bufferevent_setcb(oc->bev, origin_read_cb, origin_write_cb,
+	    origin_event_cb, s);
+	bufferevent_setwatermark(oc->bev, EV_WRITE, BODY_HWM / 2, 0);
+	bufferevent_setwatermark(oc->bev, EV_READ, 0, BODY_HWM);
+	bufferevent_enable(oc->bev, EV_READ | EV_WRITE);
+	session_set_state(s, SESSION_S_HTTP_FORWARD);
+	h->resp = RESP_HEAD;
+	http_parser_init(&h->resp_parser);
+	out = bufferevent_get_output(oc->bev);
+	h->up += evbuffer_get_length(h->head);
+	evbuffer_add(out, evbuffer_pullup(h->head, -1),
+	    evbuffer_get_length(h->head));
+	h->last_active = clock_ms();
+	session_deadline(s, (int64_t)s->w->conf->to_idle * 1000);
+	pump_request(s);
+}
+
+/*
+ * Target connected (session_target() ended well).
+ */
+void
+session_http_connected(struct session *s)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct http_state *h = s->http;
+	struct relay_end *e = &s->relay.end[RELAY_TARGET];
+	struct origin_conn *oc;
+	int fd;
+
+	if (h->tunnel) {
+		h->status = 200;
+		session_relay_start(s, ok, sizeof(ok) - 1);
+		return;
+	}
+	event_del(&e->ev);
+	fd = e->fd;
+	e->fd = -1;
+	e->rd_ready = e->wr_ready = 0;
+	oc = origin_conn_new(s->w->base, fd, &s->connected, h->key);
+	if (oc == NULL) {
+		fail_request(s, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	start_forward(s, oc);
+}
+
+/* A new request begins (its head parsed, or failed to parse). */
+static void
+request_reset(struct http_state *h)
+{
+	h->active = 1;
+	h->status = 0;
+	h->up = h->down = 0;
+	h->ctype[0] = '\0';
+	h->method[0] = '\0';
+	h->is_head = 0;
+	h->resp_started = h->tunnel = h->upgrade = h->dechunk = 0;
+	h->reused = h->retried = h->req_done = 0;
+	h->t_req = clock_ms();
+	free(h->url);
+	h->url = NULL;
+}
+
+/*
+ * A complete request head at p: check it, answer what we answer ourselves,
+ * and send the rest on.  Returns -1 when s is gone, else 0.
+ */
+static int
+handle_request(struct session *s, const char *p, const struct http_head *hd)
+{
+	struct http_state *h = s->http;
+	struct worker *w = s->w;
+	const struct conf *c = w->conf;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct origin_conn *oc;
+	union sockaddr_u ip;
+	struct http_url u;
+	size_t mlen;
+	int rc;
+
+	request_reset(h);
+	mlen = hd->method.len < sizeof(h->method) - 1 ? hd->method.len :
+	    sizeof(h->method) - 1;
+	memcpy(h->method, p + hd->method.off, mlen);
+	h->method[mlen] = '\0';
+	h->version = (uint8_t)hd->version;
+	h->is_head = strcmp(h->method, "HEAD") == 0;
+	h->url = copy_span(p, hd->target, LOG_URL_MAX);
+	if (hd->version == 11)
+		h->client_ka = !(hd->flags & (HTTP_F_CONN_CLOSE |
+		    HTTP_F_PROXY_CONN_CLOSE));
+	else
+		h->client_ka = (hd->flags & (HTTP_F_CONN_KEEPALIVE |
+		    HTTP_F_PROXY_CONN_KA)) && !(hd->flags &
+		    (HTTP_F_CONN_CLOSE | HTTP_F_PROXY_CONN_CLOSE));
+	if (h->client_eof)
+		h->client_ka = 0;
+	if (h->url == NULL) {
+		fail_request(s, 503, "out_of_memory", "out of memory");
+		return -1;
+	}
+
+	if (c->auth_required || hd->proxy_auth_field >= 0) {
+		if (c->nusers == 0 && !c->auth_required)
+			;	/* credentials for nobody: ignore them */
+		else if ((rc = check_credentials(s, p, hd)) != 1)
+			return rc;
+	}
+	if (hd->form == HTTP_TARGET_ORIGIN || hd->form == HTTP_TARGET_ASTERISK) {
+		fail_request(s, 400, "bad_request", "this is a proxy: ask for "
+		    "an absolute URL (http://host/path) or CONNECT host:port");
+		return -1;
+	}
+	if ((rc = http_parse_url(p, hd, &u)) != 0) {
+		fail_request(s, rc, "bad_request", rc == 501 ?
+		    "only http:// URLs are forwarded (https through CONNECT)" :
+		    "bad request target");
+		return -1;
+	}
+	if (s->user != NULL && !(s->flags & SESSION_F_USER_SLOT) &&
+	    c->per_user > 0) {
+		if (s->user->active >= c->per_user) {
+			w->ctr.refused_user++;
+			fail_request(s, 429, "limit_per_user", "too many "
+			    "connections for this user (limits.per_user)");
+			return -1;
+		}
+		s->user->active++;
+		s->flags |= SESSION_F_USER_SLOT;
+	}
+	free(s->host);
+	if ((s->host = strdup(u.host)) == NULL) {
+		fail_request(s, 503, "out_of_memory", "out of memory");
+		return -1;
+	}
+	s->port = u.port;
+	memset(&s->connected, 0, sizeof(s->connected));
+	origin_key(h->key, sizeof(h->key), u.host, u.port);
+
+	if (hd->form == HTTP_TARGET_AUTHORITY) {
+		/* CONNECT: what follows the head is tunnel data */
+		h->tunnel = 1;
+		evbuffer_drain(in, hd->skipped + hd->head_len);
+		session_target(s, netaddr_parse_ip(u.host, &ip) == 0 ?
+		    (netaddr_set_port(&ip, u.port), &ip) : NULL);
+		return 0;
+	}
+
+	h->upgrade = (hd->flags & HTTP_F_CONN_UPGRADE) &&
+	    hd->upgrade_field >= 0;
+	if (h->head == NULL && (h->head = evbuffer_new()) == NULL) {
+		fail_request(s, 503, "out_of_memory", "out of memory");
+		return -1;
+	}
+	build_request_head(s, p, hd, &u);
+	h->req_framing = hd->framing;
+	h->req_left = hd->content_length;
+	http_chunked_init(&h->req_chunk, (uint32_t)c->http_head_max);
+	h->req_done = hd->framing == HTTP_BODY_NONE;
+	evbuffer_drain(in, hd->skipped + hd->head_len);
+
+	if ((oc = origin_pool_get(&w->origins, h->key)) != NULL) {
+		h->reused = 1;
+		start_forward(s, oc);
+		return 0;
+	}
+	session_target(s, netaddr_parse_ip(u.host, &ip) == 0 ?
+	    (netaddr_set_port(&ip, u.port), &ip) : NULL);
+	return 0;
+}
+
+/*
+ * State HTTP_HEAD: parse the next request head from the client's bytes.
+ */
+static int
+parse_request(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct http_limits lim = limits(s);
+	struct http_head *hd = s->w->http_head;
+	enum codec_result r;
+	const char *p;
+	size_t len;
+	int status;
+
+	len = evbuffer_get_length(in);
+	if (len == 0)
+		return 0;
+	if (len > lim.head_max + 8)
+		len = lim.head_max + 8;
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	r = http_parse_request(&h->parser, p, len, &lim, hd, &status);
+	if (r == CODEC_AGAIN)
+		return 0;
+	if (r == CODEC_ERR) {
+		request_reset(h);
+		h->client_ka = 0;
+		fail_request(s, status, status == 431 || status == 414 ?
+		    "request_too_large" : "bad_request", status == 431 ?
+		    "request header fields too large" : status == 414 ?
+		    "request line too long" : status == 505 ?
+		    "HTTP version not supported" : status == 501 ?
+		    "transfer coding not implemented" : "malformed request");
+		return -1;
+	}
+	return handle_request(s, p, hd);
+}
+
+/*
+ * Bytes from the client: a head to parse, or body bytes to forward.
+ */
+int
+session_http_input(struct session *s)
+{
+	switch (s->state) {
+	case SESSION_S_HTTP_HEAD:
+		return parse_request(s);
+	case SESSION_S_HTTP_FORWARD:
+		pump_request(s);
+		return 0;
+	default:
+		/* resolving, connecting, auth: the bytes wait */
+		return 0;
+	}
+}
+
+/* ----- forwarding the request body ------------------------------------------ */
+
+static void
+pump_request(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *out;
+	size_t avail, n, used, doff, dlen, step;
+	const char *p;
+
+	if (h->oc == NULL)
+		return;
+	out = bufferevent_get_output(h->oc->bev);
+	while (!h->req_done && (avail = evbuffer_get_length(in)) > 0) {
+		if (evbuffer_get_length(out) >= BODY_HWM) {
+			/* the origin is slow: stop reading the client */
+			bufferevent_disable(s->bev, EV_READ);
+			h->client_paused = 1;
+			return;
+		}
+		if (h->req_framing == HTTP_BODY_LENGTH) {
+			n = avail < h->req_left ? avail : (size_t)h->req_left;
+			evbuffer_remove_buffer(in, out, n);
+			h->req_left -= n;
+			h->up += n;
+			if (h->req_left == 0)
+				h->req_done = 1;
+		} else {
+			n = avail < CHUNK_SCAN ? avail : CHUNK_SCAN;
+			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+			used = 0;
+			while (used < n && h->req_chunk.state !=
+			    HTTP_CHUNK_DONE && h->req_chunk.state !=
+			    HTTP_CHUNK_ERROR) {
+				step = http_chunked_step(&h->req_chunk,
+				    p + used, n - used, &doff, &dlen);
+				if (step == 0)
+					break;
+				used += step;
+			}
+			if (h->req_chunk.state == HTTP_CHUNK_ERROR) {
+				fail_request(s, 400, "bad_request",
+				    "malformed chunked request body");
+				return;
+			}
+			evbuffer_remove_buffer(in, out, used);
+			h->up += used;
+			if (h->req_chunk.state == HTTP_CHUNK_DONE)
+				h->req_done = 1;
+		}
+		h->last_active = clock_ms();
+	}
+	if (h->req_done && h->client_paused) {
+		bufferevent_enable(s->bev, EV_READ);
+		h->client_paused = 0;
+	}
+	if (h->req_done && h->resp == RESP_DONE)
+		request_complete(s);
+}
+
+static void
+origin_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct http_state *h = s->http;
+
+	(void)bev;
+	if (h->client_paused) {
+		/* the origin caught up: read the client again */
+		h->client_paused = 0;
+		bufferevent_enable(s->bev, EV_READ);
+		pump_request(s);
+	}
+}
+
+/*
+ * The client's output drained below its low watermark.
+ */
+void
+session_http_client_drained(struct session *s)
+{
+	struct http_state *h = s->http;
+
+	if (h == NULL || !h->origin_paused || h->oc == NULL)
+		return;
+	h->origin_paused = 0;
+	bufferevent_enable(h->oc->bev, EV_READ);
+	pump_response(s);
+}
+
+/* ----- the response ----------------------------------------------------------- */
+
+/*
+ * The response head as the client gets it: HTTP/1.1 status line as the
+ * origin gave it, hop-by-hop fields dropped (Upgrade kept for a 101),
+ * Content-Length dropped beside Transfer-Encoding (RFC 9112 §6.3), and
+ * Transfer-Encoding dropped when de-chunking for an HTTP/1.0 client; then
+ * our Connection and Via.
+ */
+static void
+build_response_head(struct session *s, const char *p,
+    const struct http_head *hd, struct evbuffer *out)
+{
+	struct http_state *h = s->http;
+	const struct http_field *f;
+	int upgrading = hd->status == 101;
+	size_t n;
+	uint32_t i;
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d ", hd->status);
+	add_span(out, p, hd->reason);
+	evbuffer_add(out, "\r\n", 2);
+	for (i = 0; i < hd->nfields; i++) {
+		f = &hd->fields[i];
+		if (http_is_hop_by_hop(p, hd, f) &&
+		    !(upgrading && (int)i == hd->upgrade_field))
+			continue;
+		if ((hd->flags & HTTP_F_HAS_TE) &&
+		    http_field_is(p, f, "content-length"))
+			continue;
+		if (h->dechunk && http_field_is(p, f, "transfer-encoding"))
+			continue;
+		if (http_field_is(p, f, "content-type") && !h->ctype[0]) {
+			n = f->value.len < sizeof(h->ctype) - 1 ? f->value.len :
+			    sizeof(h->ctype) - 1;
+			memcpy(h->ctype, p + f->value.off, n);
+			h->ctype[n] = '\0';
+		}
+		add_span(out, p, f->name);
+		evbuffer_add(out, ": ", 2);
+		add_span(out, p, f->value);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	if (upgrading)
+		evbuffer_add_printf(out, "Connection: upgrade\r\n");
+	else if (!h->client_ka)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (h->version == 10)
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	evbuffer_add_printf(out, "Via: %s sluice\r\n\r\n", hd->version == 10 ?
+	    "1.0" : "1.1");
+}
+
+/* 101 Switching Protocols went out: both sides become a tunnel. */
+static void
+upgrade_to_tunnel(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct relay_end *e = &s->relay.end[RELAY_TARGET];
+	struct evbuffer *left = bufferevent_get_input(h->oc->bev);
+	size_t n = evbuffer_get_length(left);
+	char *copy = NULL;
+
+	/* what the origin sent after the 101 follows it to the client */
+	if (n > 0 && (copy = malloc(n)) == NULL) {
+		fail_request(s, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	if (n > 0)
+		evbuffer_remove(left, copy, n);
+	(void)e;
+	h->tunnel = 1;
+	if (session_target_adopt(s, origin_conn_take_fd(h->oc)) == -1) {
+		h->oc = NULL;
+		free(copy);
+		session_close(s, "out_of_memory");
+		return;
+	}
+	h->oc = NULL;
+	session_relay_start(s, copy, n);
+	free(copy);
+}
+
+/* The origin answered the head; forward it.  Returns -1 when s is gone. */
+static int
+response_head(struct session *s, const char *p, const struct http_head *hd)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *in = bufferevent_get_input(h->oc->bev);
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t before = evbuffer_get_length(out);
+
+	if (hd->status >= 100 && hd->status < 200 && hd->status != 101) {
+		/* interim (100 Continue, 103): passed to HTTP/1.1 clients */
+		if (h->version == 11) {
+			build_response_head(s, p, hd, out);
+			h->down += evbuffer_get_length(out) - before;
+		}
+		evbuffer_drain(in, hd->head_len);
+		http_parser_init(&h->resp_parser);
+		return 0;
+	}
+	if (hd->status == 101 && !h->upgrade) {
+		fail_request(s, 502, "bad_response", "the origin switched "
+		    "protocols unasked");
+		return -1;
+	}
+	if (h->head != NULL)
+		evbuffer_drain(h->head, evbuffer_get_length(h->head));
+	h->resp_framing = hd->framing;
+	h->resp_left = hd->content_length;
+	http_chunked_init(&h->resp_chunk, (uint32_t)s->w->conf->http_head_max);
+	if (hd->framing == HTTP_BODY_CHUNKED && h->version == 10) {
+		h->dechunk = 1;		/* HTTP/1.0 cannot read chunks */
+		h->client_ka = 0;
+	}
+	if (hd->framing == HTTP_BODY_CLOSE)
+		h->client_ka = 0;	/* only the close ends the body */
+	h->origin_ka = hd->framing != HTTP_BODY_CLOSE && (hd->version == 11 ?
+	    !(hd->flags & HTTP_F_CONN_CLOSE) :
+	    !!(hd->flags & HTTP_F_CONN_KEEPALIVE));
+	if (h->client_eof || !h->req_done)
+		h->client_ka = 0;	/* an early answer ends it too */
+	h->status = hd->status;
+	build_response_head(s, p, hd, out);
+	h->down += evbuffer_get_length(out) - before;
+	h->resp_started = 1;
+	evbuffer_drain(in, hd->head_len);
+	if (hd->status == 101) {
+		upgrade_to_tunnel(s);
+		return -1;
+	}
+	h->resp = hd->framing == HTTP_BODY_NONE ? RESP_DONE : RESP_BODY;
+	return 0;
+}
+
+/* Move response body bytes; returns 0 to go on, 1 to wait, -1 s gone. */
+static int
+response_body(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *in = bufferevent_get_input(h->oc->bev);
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t avail = evbuffer_get_length(in), n, used, step, doff, dlen;
+	const char *p;
+
+	if (avail == 0)
+		return 1;
+	if (evbuffer_get_length(out) >= BODY_HWM) {
+		/* the client is slow: stop reading the origin */
+		bufferevent_disable(h->oc->bev, EV_READ);
+		h->origin_paused = 1;
+		return 1;
+	}
+	switch (h->resp_framing) {
+	case HTTP_BODY_LENGTH:
+		n = avail < h->resp_left ? avail : (size_t)h->resp_left;
+		evbuffer_remove_buffer(in, out, n);
+		h->resp_left -= n;
+		h->down += n;
+		if (h->resp_left == 0)
+			h->resp = RESP_DONE;
+		break;
+	case HTTP_BODY_CHUNKED:
+		n = avail < CHUNK_SCAN ? avail : CHUNK_SCAN;
+		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+		used = 0;
+		while (used < n && h->resp_chunk.state != HTTP_CHUNK_DONE &&
+		    h->resp_chunk.state != HTTP_CHUNK_ERROR) {
+			step = http_chunked_step(&h->resp_chunk, p + used,
+			    n - used, &doff, &dlen);
+			if (step == 0)
+				break;
+			if (h->dechunk && dlen > 0) {
+				evbuffer_add(out, p + used + doff, dlen);
+				h->down += dlen;
+			}
+			used += step;
+		}
+		if (h->resp_chunk.state == HTTP_CHUNK_ERROR) {
+			h->origin_ka = 0;
+			fail_request(s, 502, "bad_response", "malformed "
+			    "chunked response from the origin");
+			return -1;
+		}
+		if (h->dechunk)
+			evbuffer_drain(in, used);
+		else {
+			evbuffer_remove_buffer(in, out, used);
+			h->down += used;
+		}
+		if (h->resp_chunk.state == HTTP_CHUNK_DONE)
+			h->resp = RESP_DONE;
+		break;
+	default:			/* until the origin closes */
+		evbuffer_remove_buffer(in, out, avail);
+		h->down += avail;
+		break;
+	}
+	h->last_active = clock_ms();
+	return 0;
+}
+
+static void
+pump_response(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct http_limits lim = limits(s);
+	struct http_head *hd = s->w->http_head;
+	struct evbuffer *in;
+	enum codec_result r;
+	const char *p;
+	size_t len;
+	int status, rc;
+
+	while (h->oc != NULL) {
+		in = bufferevent_get_input(h->oc->bev);
+		switch (h->resp) {
+		case RESP_HEAD:
+			len = evbuffer_get_length(in);
+			if (len == 0)
+				return;
+			if (len > lim.head_max + 8)
+				len = lim.head_max + 8;
+			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+			r = http_parse_response(&h->resp_parser, p, len, &lim,
+			    h->is_head, hd, &status);
+			if (r == CODEC_AGAIN)
+				return;
+			if (r == CODEC_ERR) {
+				h->origin_ka = 0;
+				fail_request(s, 502, "bad_response", "the "
+				    "origin's response is malformed");
+				return;
+			}
+			if (response_head(s, p, hd) == -1)
+				return;
+			break;
+		case RESP_BODY:
+			if ((rc = response_body(s)) != 0)
+				return;
+			break;
+		case RESP_DONE:
+			if (evbuffer_get_length(in) > 0)
+				h->origin_ka = 0;	/* more than it said */
+			/* complete even when the request body is not all
+			   sent (the origin answered early): the connection
+			   then closes */
+			request_complete(s);
+			return;
+		}
+	}
+}
+
+static void
+origin_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pump_response(arg);
+}
+
+/* Send the request again on a fresh connection (a pooled one was stale). */
+static void
+retry_fresh(struct session *s)
+{
+	struct http_state *h = s->http;
+	union sockaddr_u ip;
+
+	origin_conn_free(h->oc);
+	h->oc = NULL;
+	h->retried = 1;
+	h->reused = 0;
+	h->up = 0;
+	slog_debug(s, "pooled connection to %s was closed: retrying", h->key);
+	session_target(s, netaddr_parse_ip(s->host, &ip) == 0 ?
+	    (netaddr_set_port(&ip, s->port), &ip) : NULL);
+}
+
+static void
+origin_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	struct http_state *h = s->http;
+	int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+
+	(void)bev;
+	if (h->resp == RESP_HEAD && h->reused && !h->retried &&
+	    h->req_framing == HTTP_BODY_NONE && h->resp_parser.scanned == 0) {
+		retry_fresh(s);
+		return;
+	}
+	if (h->resp == RESP_BODY && h->resp_framing == HTTP_BODY_CLOSE &&
+	    !(what & BEV_EVENT_ERROR)) {
+		/* the close is the end of this body */
+		pump_response(s);
+		h->resp = RESP_DONE;
+		h->origin_ka = 0;
+		request_complete(s);
+		return;
+	}
+	if (h->resp == RESP_DONE) {
+		h->origin_ka = 0;
+		return;		/* closed after its response: fine */
+	}
+	if (err == ECONNRESET) {
+		s->relay.err = ECONNRESET;	/* reset the client in turn */
+		s->relay.err_end = RELAY_TARGET;
+	}
+	h->origin_ka = 0;
+	fail_request(s, 502, err ? "target_reset" : "target_closed",
+	    h->resp == RESP_HEAD ? "the origin closed the connection "
+	    "without answering" : "the origin closed the connection in the "
+	    "middle of the response");
+}
+
+/* The response is complete (and the request was all sent, or not). */
+static void
+request_complete(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct origin_conn *oc = h->oc;
+
+	if (!h->req_done) {
+		/* the origin answered before the body was all sent */
+		h->client_ka = 0;
+		h->origin_ka = 0;
+	}
+	h->oc = NULL;
+	if (oc != NULL) {
+		if (h->origin_ka)
+			origin_pool_put(&s->w->origins, oc);
+		else
+			origin_conn_free(oc);
+	}
+	log_request(s, "done");
+	h->requests++;
+	h->origin_paused = 0;
+	if (h->client_paused) {
+		h->client_paused = 0;
+		bufferevent_enable(s->bev, EV_READ);
+	}
+	if (!h->client_ka) {
+		session_linger(s);
+		return;
+	}
+	session_set_state(s, SESSION_S_HTTP_HEAD);
+	http_parser_init(&h->parser);
+	session_deadline(s, (int64_t)s->w->conf->http_keepalive * 1000);
+	/* a pipelined request may be waiting already */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		parse_request(s);
+}
+
+/* ----- client events and timeouts ---------------------------------------------- */
+
+/*
+ * EOF or an error on the client while it is an HTTP session.
+ */
+void
+session_http_client_event(struct session *s, short what)
+{
+	struct http_state *h = s->http;
+
+	if (what & BEV_EVENT_ERROR) {
+		s->err = EVUTIL_SOCKET_ERROR();
+		session_close(s, "client_reset");
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF))
+		return;
+	h->client_eof = 1;
+	h->client_ka = 0;
+	s->flags |= SESSION_F_CLIENT_EOF;
+	switch (s->state) {
+	case SESSION_S_RESOLVING:
+	case SESSION_S_CONNECTING:
+		if (h->tunnel) {
+			/* CONNECT: data and a FIN sent early pass on */
+			s->flags |= SESSION_F_CLIENT_EOF;
+			return;
+		}
+		if (h->req_done || h->req_framing == HTTP_BODY_NONE)
+			return;		/* the response still goes out */
+		break;
+	case SESSION_S_HTTP_FORWARD:
+		if (h->req_done)
+			return;		/* half-closed after its request */
+		break;
+	default:
+		break;
+	}
+	session_close(s, "client_closed");
+}
+
+/*
+ * The session timer fired in HTTP_HEAD or HTTP_FORWARD.
+ */
+void
+session_http_timeout(struct session *s)
+{
+	struct http_state *h = s->http;
+	int64_t now = clock_ms(), idle = (int64_t)s->w->conf->to_idle * 1000;
+
+	if (s->state == SESSION_S_HTTP_HEAD) {
+		if (h->requests > 0 && evbuffer_get_length(
+		    bufferevent_get_input(s->bev)) == 0) {
+			s->flags |= SESSION_F_LOGGED;
+			session_close(s, "keepalive_timeout");
+			return;
+		}
+		h->active = 1;
+		h->t_req = s->t_start;
+		h->client_ka = 0;
+		fail_request(s, 408, "handshake_timeout", "the request head "
+		    "did not arrive in time");
+		return;
+	}
+	if (now - h->last_active < idle) {
+		session_deadline(s, h->last_active + idle - now);
+		return;
+	}
+	h->origin_ka = 0;
+	fail_request(s, 504, "idle_timeout", "the origin did not answer in "
+	    "time");
+}
