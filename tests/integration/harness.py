@@ -161,6 +161,9 @@ class Fixtures:
                 p.kill()
 
 
+STARTED = []     # every Sluice of the running test (for failure reports)
+
+
 class Sluice:
     """One sluice process with a generated configuration."""
 
@@ -198,6 +201,7 @@ class Sluice:
         self.err = open(self.err_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err,
                                      stdin=subprocess.DEVNULL)
+        STARTED.append(self)
         self.addr = (host, self.port)
         if listen:
             wait_for(self._listening, 10, "sluice to listen on %s:%d" %
@@ -438,6 +442,34 @@ def test(fn):
     return fn
 
 
+def report_sluices():
+    """After a failure: the end of each sluice's logs, for the CI output."""
+    for sl in STARTED:
+        print("  --- sluice pid %d (%s), stderr tail:" % (
+            sl.proc.pid, "running" if sl.alive() else
+            "exit %s" % sl.proc.returncode))
+        for line in sl.log().splitlines()[-25:]:
+            print("  | " + line)
+        try:
+            with open(sl.access_path) as f:
+                lines = f.read().splitlines()[-10:]
+        except OSError:
+            lines = []
+        for line in lines:
+            print("  a " + line)
+
+
+def reap_sluices():
+    """Kill what a test left running, so the next test starts clean."""
+    for sl in STARTED:
+        if sl.proc.poll() is None:
+            sl.proc.kill()
+            sl.proc.wait()
+        if not sl.err.closed:
+            sl.err.close()
+    del STARTED[:]
+
+
 def main(fixtures_factory=Fixtures):
     only = [t for t in os.environ.get("SLUICE_TESTS", "").split(",") if t]
     selected = [t for t in TESTS
@@ -461,6 +493,9 @@ def main(fixtures_factory=Fixtures):
                     t.__name__, time.monotonic() - t0, type(e).__name__, e),
                     flush=True)
                 traceback.print_exc(limit=6, file=sys.stdout)
+                report_sluices()
+            finally:
+                reap_sluices()
     finally:
         fx.stop()
     print("integration: %d passed, %d failed%s" % (

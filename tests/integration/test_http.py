@@ -38,22 +38,9 @@ HELLO = b"hello from origin\n"
 
 # ----- helpers ----------------------------------------------------------------
 
-STARTED = []
-
-
 def proxy(fx, **kw):
-    """A Sluice, remembered so that one left running by a failed test is
-    killed at the end of the run."""
-    sl = Sluice(fx, **kw)
-    STARTED.append(sl)
-    return sl
-
-
-def kill_leftovers():
-    for sl in STARTED:
-        if sl.alive():
-            sl.proc.kill()
-            sl.proc.wait()
+    """A Sluice (the harness reaps what a failed test leaves running)."""
+    return Sluice(fx, **kw)
 
 
 def closed_port():
@@ -1784,8 +1771,4 @@ def chromium_socks5_on_auto_port(fx):
 
 
 if __name__ == "__main__":
-    try:
-        rc = main()
-    finally:
-        kill_leftovers()
-    sys.exit(rc)
+    sys.exit(main())
