@@ -23,8 +23,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSLUICE_VERSION='"$(VERSION)"' $(WARN) \
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 
 SRCS = proxy/acct.c proxy/dnscache.c proxy/http.c proxy/listener.c \
-       proxy/log.c proxy/netaddr.c proxy/origin.c proxy/relay.c \
-       proxy/resolver.c proxy/session.c proxy/session_http.c \
+       proxy/iptable.c proxy/log.c proxy/netaddr.c proxy/origin.c \
+       proxy/relay.c proxy/resolver.c proxy/session.c proxy/session_http.c \
        proxy/session_socks.c proxy/socks4.c proxy/socks5.c proxy/upstream.c \
        proxy/worker.c \
        auth/auth.c auth/base64.c auth/crypt_pool.c auth/siphash.c \

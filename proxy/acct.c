@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acct.h"
+#include "iptable.h"
 #include "log.h"
 #include "../conf/conf.h"
 
@@ -313,82 +314,32 @@ acct_log_session(struct acct_log *l, const struct acct_record *r,
 /* ----- concurrent sessions per client address ------------------------- */
 
 struct acct_client {
-	struct acct_client *next;
-	union sockaddr_u addr;		/* port 0 */
-	int		count;
+	struct iptable_entry e;
+	int		count;		/* sessions of this address */
 };
 
 /*
  * Returns 0, or -1 (ENOMEM or no random key).
  */
 int
-acct_clients_init(struct acct_clients *t)
+acct_clients_init(struct iptable *t)
 {
-	memset(t, 0, sizeof(*t));
-	if (siphash_key_random(&t->key) == -1)
-		return -1;
-	t->nbuckets = 1024;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	return t->buckets == NULL ? -1 : 0;
-}
-
-void
-acct_clients_free(struct acct_clients *t)
-{
-	struct acct_client *c;
-	size_t i;
-
-	for (i = 0; i < t->nbuckets; i++)
-		while ((c = t->buckets[i]) != NULL) {
-			t->buckets[i] = c->next;
-			free(c);
-		}
-	free(t->buckets);
-	t->buckets = NULL;
-}
-
-static struct acct_client **
-client_slot(struct acct_clients *t, const union sockaddr_u *a,
-    union sockaddr_u *key)
-{
-	struct acct_client **pp;
-	uint64_t h;
-
-	memset(key, 0, sizeof(*key));
-	key->sa.sa_family = a->sa.sa_family;
-	if (a->sa.sa_family == AF_INET) {
-		key->in.sin_addr = a->in.sin_addr;
-		h = siphash64(&t->key, &key->in.sin_addr, 4);
-	} else {
-		key->in6.sin6_addr = a->in6.sin6_addr;
-		h = siphash64(&t->key, &key->in6.sin6_addr, 16);
-	}
-	for (pp = &t->buckets[h & (t->nbuckets - 1)]; *pp != NULL;
-	    pp = &(*pp)->next)
-		if (netaddr_ip_equal(&(*pp)->addr, key))
-			break;
-	return pp;
+	return iptable_init(t, 1024, sizeof(struct acct_client));
 }
 
 /*
  * Count one more session for the client's address, unless it already has
- * limit (> 0) sessions.  Returns 0, or -1 when over the limit or out of
- * memory (errno ENOMEM); then nothing was counted.
+ * limit (> 0) sessions.  Returns 0, or -1 when over the limit (errno
+ * EBUSY) or out of memory (ENOMEM); then nothing was counted.
  */
 int
-acct_client_acquire(struct acct_clients *t, const union sockaddr_u *a,
-    int limit)
+acct_client_acquire(struct iptable *t, const union sockaddr_u *a, int limit)
 {
-	struct acct_client **pp, *c;
-	union sockaddr_u key;
+	struct acct_client *c;
 
-	pp = client_slot(t, a, &key);
-	if ((c = *pp) == NULL) {
-		if ((c = calloc(1, sizeof(*c))) == NULL)
-			return -1;
-		c->addr = key;
-		*pp = c;
-		t->count++;
+	if ((c = iptable_get(t, a, 1)) == NULL) {
+		errno = ENOMEM;
+		return -1;
 	}
 	if (limit > 0 && c->count >= limit) {
 		errno = EBUSY;
@@ -402,88 +353,34 @@ acct_client_acquire(struct acct_clients *t, const union sockaddr_u *a,
  * Undo one acct_client_acquire() for the address.
  */
 void
-acct_client_release(struct acct_clients *t, const union sockaddr_u *a)
+acct_client_release(struct iptable *t, const union sockaddr_u *a)
 {
-	struct acct_client **pp, *c;
-	union sockaddr_u key;
+	struct acct_client *c = iptable_get(t, a, 0);
 
-	pp = client_slot(t, a, &key);
-	if ((c = *pp) == NULL)
-		return;
-	if (--c->count <= 0) {
-		*pp = c->next;
-		free(c);
-		t->count--;
-	}
+	if (c != NULL && --c->count <= 0)
+		iptable_remove(t, c);
 }
 
 /* ----- clients remembered after an HTTP login ------------------------- */
 
 struct acct_remembered {
-	struct acct_remembered *next;
-	union sockaddr_u addr;		/* port 0 */
+	struct iptable_entry e;
 	struct auth_user *user;
 	int64_t		expires;	/* ms */
 };
 
-/*
- * Returns 0, or -1 (ENOMEM or no random key).
- */
+#define REMEMBER_SWEEP	1024	/* logins between sweeps of stale entries */
+
 int
-acct_remember_init(struct acct_remember *t)
+acct_remember_init(struct iptable *t)
 {
-	memset(t, 0, sizeof(*t));
-	if (siphash_key_random(&t->key) == -1)
-		return -1;
-	t->nbuckets = 256;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	return t->buckets == NULL ? -1 : 0;
+	return iptable_init(t, 256, sizeof(struct acct_remembered));
 }
 
-void
-acct_remember_free(struct acct_remember *t)
+static int
+remember_expired(void *entry, void *now)
 {
-	struct acct_remembered *e;
-	size_t i;
-
-	for (i = 0; i < t->nbuckets; i++)
-		while ((e = t->buckets[i]) != NULL) {
-			t->buckets[i] = e->next;
-			free(e);
-		}
-	free(t->buckets);
-	t->buckets = NULL;
-}
-
-static struct acct_remembered **
-remember_slot(struct acct_remember *t, const union sockaddr_u *a,
-    union sockaddr_u *key, int64_t now)
-{
-	struct acct_remembered **pp, *e;
-	uint64_t h;
-
-	memset(key, 0, sizeof(*key));
-	key->sa.sa_family = a->sa.sa_family;
-	if (a->sa.sa_family == AF_INET) {
-		key->in.sin_addr = a->in.sin_addr;
-		h = siphash64(&t->key, &key->in.sin_addr, 4);
-	} else {
-		key->in6.sin6_addr = a->in6.sin6_addr;
-		h = siphash64(&t->key, &key->in6.sin6_addr, 16);
-	}
-	pp = &t->buckets[h & (t->nbuckets - 1)];
-	while ((e = *pp) != NULL) {
-		if (e->expires <= now) {	/* drop stale ones on the way */
-			*pp = e->next;
-			free(e);
-			t->count--;
-			continue;
-		}
-		if (netaddr_ip_equal(&e->addr, key))
-			break;
-		pp = &e->next;
-	}
-	return pp;
+	return ((struct acct_remembered *)entry)->expires <= *(int64_t *)now;
 }
 
 /*
@@ -491,34 +388,32 @@ remember_slot(struct acct_remember *t, const union sockaddr_u *a,
  * (ms).
  */
 void
-acct_remember_add(struct acct_remember *t, const union sockaddr_u *a,
+acct_remember_add(struct iptable *t, const union sockaddr_u *a,
     struct auth_user *user, int64_t now, int64_t expires)
 {
-	struct acct_remembered **pp, *e;
-	union sockaddr_u key;
+	struct acct_remembered *r;
 
-	pp = remember_slot(t, a, &key, now);
-	if ((e = *pp) == NULL) {
-		if ((e = calloc(1, sizeof(*e))) == NULL)
-			return;
-		e->addr = key;
-		*pp = e;
-		t->count++;
-	}
-	e->user = user;
-	e->expires = expires;
+	if (t->count >= REMEMBER_SWEEP && t->count % REMEMBER_SWEEP == 0)
+		iptable_sweep(t, remember_expired, &now);
+	if ((r = iptable_get(t, a, 1)) == NULL)
+		return;
+	r->user = user;
+	r->expires = expires;
 }
 
 /*
  * The user the address logged in as, if that is still remembered at now.
  */
 struct auth_user *
-acct_remember_find(struct acct_remember *t, const union sockaddr_u *a,
-    int64_t now)
+acct_remember_find(struct iptable *t, const union sockaddr_u *a, int64_t now)
 {
-	struct acct_remembered **pp;
-	union sockaddr_u key;
+	struct acct_remembered *r = iptable_get(t, a, 0);
 
-	pp = remember_slot(t, a, &key, now);
-	return *pp != NULL ? (*pp)->user : NULL;
+	if (r == NULL)
+		return NULL;
+	if (r->expires <= now) {
+		iptable_remove(t, r);
+		return NULL;
+	}
+	return r->user;
 }

@@ -64,24 +64,8 @@ struct acct_record {
 	const char	*end;		/* why it ended: one token */
 };
 
-struct acct_client;
-struct acct_remembered;
 struct auth_user;
-
-struct acct_clients {
-	struct acct_client **buckets;
-	size_t		nbuckets;	/* power of two */
-	size_t		count;
-	struct siphash_key key;
-};
-
-/* Client addresses that logged in over HTTP (auth.remember_client). */
-struct acct_remember {
-	struct acct_remembered **buckets;
-	size_t		nbuckets;
-	size_t		count;
-	struct siphash_key key;
-};
+struct iptable;
 
 int	acct_log_open(struct acct_log *, const char *, int,
 	    struct event_base *, char *, size_t);
@@ -90,17 +74,14 @@ void	acct_log_session(struct acct_log *, const struct acct_record *,
 void	acct_log_flush(struct acct_log *);
 void	acct_log_close(struct acct_log *);
 
-int	acct_clients_init(struct acct_clients *);
-void	acct_clients_free(struct acct_clients *);
-int	acct_client_acquire(struct acct_clients *, const union sockaddr_u *,
-	    int);
-void	acct_client_release(struct acct_clients *, const union sockaddr_u *);
+int	acct_clients_init(struct iptable *);
+int	acct_client_acquire(struct iptable *, const union sockaddr_u *, int);
+void	acct_client_release(struct iptable *, const union sockaddr_u *);
 
-int	acct_remember_init(struct acct_remember *);
-void	acct_remember_free(struct acct_remember *);
-void	acct_remember_add(struct acct_remember *, const union sockaddr_u *,
+int	acct_remember_init(struct iptable *);
+void	acct_remember_add(struct iptable *, const union sockaddr_u *,
 	    struct auth_user *, int64_t, int64_t);
-struct auth_user *acct_remember_find(struct acct_remember *,
+struct auth_user *acct_remember_find(struct iptable *,
 	    const union sockaddr_u *, int64_t);
 
 #endif

@@ -332,8 +332,8 @@ worker_free(struct worker *w)
 	w->resolver = NULL;
 	crypt_home_free(&w->crypt);
 	acct_log_close(&w->alog);
-	acct_clients_free(&w->clients);
-	acct_remember_free(&w->remember);
+	iptable_free(&w->clients);
+	iptable_free(&w->remember);
 	origin_pool_free(&w->origins);
 	free(w->http_head);
 	w->http_head = NULL;

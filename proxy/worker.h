@@ -13,6 +13,7 @@
 #include <event2/event_struct.h>
 
 #include "acct.h"
+#include "iptable.h"
 #include "origin.h"
 #include "relay.h"
 #include "../auth/crypt_pool.h"
@@ -34,8 +35,8 @@ struct worker {
 	struct crypt_home crypt;
 	struct acct_counters ctr;
 	struct acct_log	alog;
-	struct acct_clients clients;	/* per_client counts */
-	struct acct_remember remember;	/* auth.remember_client */
+	struct iptable	clients;	/* per_client counts */
+	struct iptable	remember;	/* auth.remember_client */
 	struct origin_pool origins;	/* idle HTTP origin connections */
 	struct http_head *http_head;	/* scratch for parsing one head */
 	struct listener	*listeners;

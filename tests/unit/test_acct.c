@@ -25,6 +25,8 @@
 #include <event2/event.h>
 
 #include "acct.h"
+#include "iptable.h"
+#include "auth.h"
 #include "clock.h"
 #include "netaddr.h"
 
@@ -50,7 +52,7 @@ addr_of(const char *s)
 static void
 test_clients_limit(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u a1, a2, a3, b;
 
 	(void)state;
@@ -98,14 +100,14 @@ test_clients_limit(void **state)
 	acct_client_release(&t, &b);
 	acct_client_release(&t, &b);
 	assert_int_equal(t.count, 0);
-	acct_clients_free(&t);
+	iptable_free(&t);
 	assert_null(t.buckets);
 }
 
 static void
 test_clients_failed_acquire_not_counted(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u a;
 	int i;
 
@@ -125,13 +127,13 @@ test_clients_failed_acquire_not_counted(void **state)
 	assert_int_equal(acct_client_acquire(&t, &a, 1), -1);
 	acct_client_release(&t, &a);
 	assert_int_equal(t.count, 0);
-	acct_clients_free(&t);
+	iptable_free(&t);
 }
 
 static void
 test_clients_v4_v6_distinct(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u v4, v6, v6b, v6c;
 
 	(void)state;
@@ -155,13 +157,13 @@ test_clients_v4_v6_distinct(void **state)
 	acct_client_release(&t, &v4);
 	acct_client_release(&t, &v6c);
 	assert_int_equal(t.count, 0);
-	acct_clients_free(&t);
+	iptable_free(&t);
 }
 
 static void
 test_clients_unlimited(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u a;
 	int i;
 
@@ -180,13 +182,13 @@ test_clients_unlimited(void **state)
 	assert_int_equal(t.count, 1);
 	acct_client_release(&t, &a);
 	assert_int_equal(t.count, 0);
-	acct_clients_free(&t);
+	iptable_free(&t);
 }
 
 static void
 test_clients_release_unknown(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u a, b;
 
 	(void)state;
@@ -205,13 +207,13 @@ test_clients_release_unknown(void **state)
 	assert_int_equal(acct_client_acquire(&t, &a, 1), 0);
 	assert_int_equal(acct_client_acquire(&t, &a, 1), -1);
 	acct_client_release(&t, &a);
-	acct_clients_free(&t);
+	iptable_free(&t);
 }
 
 static void
 test_clients_many(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u a;
 	int i;
 
@@ -240,13 +242,13 @@ test_clients_many(void **state)
 		acct_client_release(&t, &a);
 	}
 	assert_int_equal(t.count, 0);
-	acct_clients_free(&t);
+	iptable_free(&t);
 }
 
 static void
 test_clients_free_with_entries(void **state)
 {
-	struct acct_clients t;
+	struct iptable t;
 	union sockaddr_u a, b;
 
 	(void)state;
@@ -256,7 +258,7 @@ test_clients_free_with_entries(void **state)
 	assert_int_equal(acct_client_acquire(&t, &a, 0), 0);
 	assert_int_equal(acct_client_acquire(&t, &b, 0), 0);
 	/* freed with sessions still counted: valgrind checks nothing leaks */
-	acct_clients_free(&t);
+	iptable_free(&t);
 	assert_null(t.buckets);
 }
 
@@ -866,6 +868,46 @@ test_log_open_fails(void **state)
 	event_base_free(base);
 }
 
+/* auth.remember_client: an address remembered after an HTTP login */
+static void
+test_remember_expiry(void **state)
+{
+	struct iptable t;
+	struct auth_user alice = { .name = (char *)"alice" };
+	struct auth_user bob = { .name = (char *)"bob" };
+	union sockaddr_u a, b;
+	int i;
+
+	(void)state;
+	assert_int_equal(acct_remember_init(&t), 0);
+	assert_int_equal(netaddr_parse_hostport("127.0.0.7:5000", &a, -1), 0);
+	assert_int_equal(netaddr_parse_hostport("[::1]:5000", &b, -1), 0);
+	assert_null(acct_remember_find(&t, &a, 0));
+	acct_remember_add(&t, &a, &alice, 1000, 31000);
+	/* the port does not matter, the family does */
+	netaddr_set_port(&a, 6000);
+	assert_ptr_equal(acct_remember_find(&t, &a, 30999), &alice);
+	assert_null(acct_remember_find(&t, &b, 30999));
+	/* a later login replaces it */
+	acct_remember_add(&t, &a, &bob, 2000, 32000);
+	assert_ptr_equal(acct_remember_find(&t, &a, 31500), &bob);
+	assert_int_equal(t.count, 1);
+	/* expired: forgotten, and the entry is gone */
+	assert_null(acct_remember_find(&t, &a, 32000));
+	assert_int_equal(t.count, 0);
+	/* stale entries are swept as logins come */
+	for (i = 0; i < 1100; i++) {
+		union sockaddr_u c;
+
+		memset(&c, 0, sizeof(c));
+		c.in.sin_family = AF_INET;
+		c.in.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
+		acct_remember_add(&t, &c, &alice, 100000 + i, 100000 + i + 10);
+	}
+	assert_true(t.count < 1100);
+	iptable_free(&t);
+}
+
 int
 main(void)
 {
@@ -874,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_clients_failed_acquire_not_counted),
 		cmocka_unit_test(test_clients_v4_v6_distinct),
 		cmocka_unit_test(test_clients_unlimited),
+		cmocka_unit_test(test_remember_expiry),
 		cmocka_unit_test(test_clients_release_unknown),
 		cmocka_unit_test(test_clients_many),
 		cmocka_unit_test(test_clients_free_with_entries),
