@@ -140,15 +140,11 @@ http_field_is(const char *buf, const struct http_field *f, const char *name)
 	return span_ieq(buf, f->name, name);
 }
 
-/*
- * 1 when the comma-separated list in the span holds the token
- * (case-insensitive; optional whitespace around elements).
- */
-int
-http_list_has(const char *buf, struct http_span s, const char *token)
+/* 1 when the comma list at p[0..len) holds tok[0..n) (case-insensitive). */
+static int
+list_has(const char *p, size_t len, const char *tok, size_t n)
 {
-	const char *p = buf + s.off, *end = p + s.len, *e;
-	size_t n = strlen(token);
+	const char *end = p + len, *e;
 
 	while (p < end) {
 		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
@@ -158,12 +154,22 @@ http_list_has(const char *buf, struct http_span s, const char *token)
 			e++;
 		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		if ((size_t)(e - p) == n && strncasecmp(p, token, n) == 0)
+		if ((size_t)(e - p) == n && strncasecmp(p, tok, n) == 0)
 			return 1;
 		while (p < end && *p != ',')
 			p++;
 	}
 	return 0;
+}
+
+/*
+ * 1 when the comma-separated list in the span holds the token
+ * (case-insensitive; optional whitespace around elements).
+ */
+int
+http_list_has(const char *buf, struct http_span s, const char *token)
+{
+	return list_has(buf + s.off, s.len, token, strlen(token));
 }
 
 /* Content-Length: one plain number (RFC 9110 §8.6). */
@@ -582,29 +588,6 @@ http_parse_url(const char *buf, const struct http_head *h, struct http_url *u)
 	return 0;
 }
 
-/* 1 when the comma list in span list holds the token in span tok. */
-static int
-list_has_span(const char *buf, struct http_span list, struct http_span tok)
-{
-	const char *p = buf + list.off, *end = p + list.len, *e;
-
-	while (p < end) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-			p++;
-		e = p;
-		while (e < end && *e != ',')
-			e++;
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if ((size_t)(e - p) == tok.len &&
-		    strncasecmp(p, buf + tok.off, tok.len) == 0)
-			return 1;
-		while (p < end && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
 /*
  * 1 when the field must not be forwarded by a proxy (RFC 9110 §7.6.1):
  * Connection and the fields it names, Proxy-Connection, Keep-Alive,
@@ -636,7 +619,8 @@ http_is_hop_by_hop(const char *buf, const struct http_head *h,
 			return 1;
 	for (i = 0; i < h->nfields; i++)
 		if (http_field_is(buf, &h->fields[i], "connection") &&
-		    list_has_span(buf, h->fields[i].value, f->name))
+		    list_has(buf + h->fields[i].value.off,
+		    h->fields[i].value.len, buf + f->name.off, f->name.len))
 			return 1;
 	return 0;
 }

@@ -426,6 +426,21 @@ def sha256(b):
     return hashlib.sha256(b).hexdigest()
 
 
+def closed_port():
+    """A port on the origin address where nothing listens."""
+    s = socket.socket()
+    s.bind((ORIGIN_HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def curl(*args, timeout=60):
+    """curl -sS with a time limit; returns CompletedProcess."""
+    return run(["curl", "-sS", "--max-time", str(int(timeout * SLOW))] +
+               list(args), timeout=timeout * SLOW + 5)
+
+
 def run(cmd, timeout=60, **kw):
     """subprocess.run with captured output; returns CompletedProcess."""
     return subprocess.run(cmd, capture_output=True, timeout=timeout * SLOW,

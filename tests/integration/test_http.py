@@ -27,9 +27,9 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import (ORIGIN_HOST, SLOW, Failure, Sluice, check, eq, main,
-                     origin, run, s5_greeting, s5_request, sha256, test,
-                     wait_for)
+from harness import (Failure, ORIGIN_HOST, SLOW, Sluice, check, closed_port,
+                     curl, eq, main, origin, run, s5_greeting, s5_request,
+                     sha256, test, wait_for)
 
 AUTH_CONF = ('auth = { users = ( { name = "alice"; password = "secret"; } );'
              ' };\n')
@@ -43,17 +43,6 @@ def proxy(fx, **kw):
     return Sluice(fx, **kw)
 
 
-def closed_port():
-    s = socket.socket()
-    s.bind((ORIGIN_HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def curl(*args, timeout=20):
-    return run(["curl", "-sS", "--max-time", str(int(timeout * SLOW))] +
-               list(args), timeout=timeout + 5)
 
 
 def hp(sl):

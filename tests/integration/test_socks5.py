@@ -23,27 +23,13 @@ import sys
 import tempfile
 import time
 
-from harness import (ORIGIN_HOST, PROXY_HOST, SLOW, Failure, Sluice,
-                     Socks5Error, Thread, check, eq, http_get, main, origin,
-                     recv_all, recv_exact, run, s5_auth, s5_connect,
-                     s5_expect_rep, s5_greeting, s5_read_reply, s5_request,
-                     sha256, test, wait_for)
+from harness import (Failure, ORIGIN_HOST, PROXY_HOST, SLOW, Sluice,
+                     Socks5Error, Thread, check, closed_port, curl, eq,
+                     http_get, main, origin, recv_all, recv_exact, run,
+                     s5_auth, s5_connect, s5_expect_rep, s5_greeting,
+                     s5_read_reply, s5_request, sha256, test, wait_for)
 
 import socks  # Debian python3-socks (PySocks)
-
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind((ORIGIN_HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def curl(*args, timeout=60):
-    return run(["curl", "-sS", "--max-time", str(int(timeout))] + list(args),
-               timeout=timeout + 5)
 
 
 def origin_url(fx, path, host="origin.test"):
