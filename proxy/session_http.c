@@ -93,7 +93,7 @@ static void	origin_read_cb(struct bufferevent *, void *);
 static void	origin_write_cb(struct bufferevent *, void *);
 static void	origin_event_cb(struct bufferevent *, short, void *);
 static void	pump_request(struct session *);
-static void	pump_response(struct session *);
+static int	pump_response(struct session *);
 static void	request_complete(struct session *);
 static int	parse_request(struct session *);
 
@@ -1020,7 +1020,12 @@ response_body(struct session *s)
 	return 0;
 }
 
-static void
+/*
+ * Forward what the origin sent.  Returns 0 when it waits for more of the
+ * same response, -1 when the request ended (completed, failed, became a
+ * tunnel) or s is gone: the caller must not look at s again.
+ */
+static int
 pump_response(struct session *s)
 {
 	struct http_state *h = s->http;
@@ -1038,26 +1043,28 @@ pump_response(struct session *s)
 		case RESP_HEAD:
 			len = evbuffer_get_length(in);
 			if (len == 0)
-				return;
+				return 0;
 			if (len > lim.head_max + 8)
 				len = lim.head_max + 8;
 			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 			r = http_parse_response(&h->resp_parser, p, len, &lim,
 			    h->is_head, hd, &status);
 			if (r == CODEC_AGAIN)
-				return;
+				return 0;
 			if (r == CODEC_ERR) {
 				h->origin_ka = 0;
 				fail_request(s, 502, "bad_response", "the "
 				    "origin's response is malformed");
-				return;
+				return -1;
 			}
 			if (response_head(s, p, hd) == -1)
-				return;
+				return -1;
 			break;
 		case RESP_BODY:
-			if ((rc = response_body(s)) != 0)
-				return;
+			if ((rc = response_body(s)) == -1)
+				return -1;
+			if (rc == 1)
+				return 0;
 			break;
 		case RESP_DONE:
 			if (evbuffer_get_length(in) > 0)
@@ -1066,9 +1073,10 @@ pump_response(struct session *s)
 			   sent (the origin answered early): the connection
 			   then closes */
 			request_complete(s);
-			return;
+			return -1;
 		}
 	}
+	return -1;
 }
 
 static void
@@ -1100,9 +1108,18 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 	struct http_state *h = s->http;
+	struct evbuffer *in = bufferevent_get_input(bev);
 	int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
 
-	(void)bev;
+	if ((what & BEV_EVENT_ERROR) && h->resp != RESP_DONE) {
+		/* a write error (an origin that answered early and reset the
+		   request body it did not read) can come before its answer
+		   was read: take what the kernel still holds first */
+		while (evbuffer_read(in, bufferevent_getfd(bev), 65536) > 0)
+			;
+		if (evbuffer_get_length(in) > 0 && pump_response(s) == -1)
+			return;
+	}
 	if (h->resp == RESP_HEAD && h->reused && !h->retried &&
 	    h->req_framing == HTTP_BODY_NONE && h->resp_parser.scanned == 0) {
 		retry_fresh(s);

@@ -663,6 +663,16 @@ def origin_answers_before_request_body(fx):
         sock.sendall(b"HTTP/1.1 413 Content Too Large\r\n"
                      b"Content-Length: 4\r\nConnection: close\r\n\r\n"
                      b"big\n")
+        # a lingering close, as real servers do: closing with the body
+        # unread would reset the connection, and the kernel may then drop
+        # the answer before it ever leaves the origin
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(2)
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass
     so = ScriptedOrigin(answer)
     sl = proxy(fx, proto="http", conf="timeouts = { drain = 1; };\n")
     try:
