@@ -22,10 +22,12 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSLUICE_VERSION='"$(VERSION)"' $(WARN) \
              $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 
-SRCS = proxy/acct.c proxy/dnscache.c proxy/http.c proxy/listener.c \
-       proxy/iptable.c proxy/log.c proxy/netaddr.c proxy/origin.c \
-       proxy/relay.c proxy/resolver.c proxy/session.c proxy/session_http.c \
-       proxy/session_socks.c proxy/socks4.c proxy/socks5.c proxy/upstream.c \
+SRCS = proxy/acct.c proxy/admin.c proxy/dnscache.c proxy/http.c \
+       proxy/iptable.c proxy/listener.c proxy/log.c proxy/netaddr.c \
+       proxy/origin.c proxy/policy.c proxy/relay.c proxy/resolver.c \
+       proxy/rules.c proxy/session.c proxy/session_http.c \
+       proxy/session_socks.c proxy/socks4.c proxy/socks5.c proxy/tbucket.c \
+       proxy/upstream.c \
        proxy/worker.c \
        auth/auth.c auth/base64.c auth/crypt_pool.c auth/siphash.c \
        conf/conf.c
@@ -33,7 +35,7 @@ OBJS = $(SRCS:%.c=$(B)/%.o)
 
 # unit test binaries: tests/unit/test_X.c linked with the objects it needs
 UNIT = socks5 socks4 http base64 netaddr conf auth dnscache upstream relay \
-       siphash acct
+       siphash acct rules tbucket policy
 UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
 UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 

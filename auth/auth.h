@@ -16,6 +16,7 @@
 
 struct conf;
 struct crypt_data;
+struct user_state;
 
 struct auth_user {
 	char		*name;		/* NUL-terminated, 1..255 bytes */
@@ -23,7 +24,12 @@ struct auth_user {
 	uint8_t		digest[16];	/* plain: of the password; hashed: of
 					   the last password that verified */
 	int		has_digest;	/* digest is valid */
-	int		active;		/* sessions counted against per_user */
+	struct user_state *st;		/* counts and buckets (by name; they
+					   outlive a reload) */
+	int		per_user;	/* effective limits: the user's own, */
+	int64_t		bandwidth;	/* else the global ones; 0: none */
+	int64_t		quota_daily;
+	int64_t		quota_monthly;
 };
 
 struct auth_db {

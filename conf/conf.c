@@ -40,17 +40,31 @@ struct ctx {
 
 static const char *const top_keys[] = {
 	"listen", "auth", "dns", "timeouts", "limits", "log", "workers",
-	"http", NULL,
+	"http", "rules", "allow_open_proxy", "admin", NULL,
 };
 static const char *const listen_keys[] = {
 	"proto", "address", "port", NULL,
 };
 static const char *const auth_keys[] = {
 	"required", "users", "file", "socks4_userid", "remember_client",
-	"realm", NULL,
+	"realm", "groups", NULL,
 };
 static const char *const user_keys[] = {
-	"name", "password", "hash", NULL,
+	"name", "password", "hash", "limits", NULL,
+};
+static const char *const user_limits_keys[] = {
+	"per_user", "user_bandwidth", "user_quota_daily", "user_quota_monthly",
+	NULL,
+};
+static const char *const group_keys[] = {
+	"name", "users", NULL,
+};
+static const char *const rule_keys[] = {
+	"action", "name", "dest", "ports", "users", "groups", "clients",
+	"protocols", "methods", NULL,
+};
+static const char *const admin_keys[] = {
+	"address", "port", "token", NULL,
 };
 static const char *const dns_keys[] = {
 	"servers", "timeout_ms", "tries", "cache_ttl", "cache_size", NULL,
@@ -59,10 +73,12 @@ static const char *const timeouts_keys[] = {
 	"handshake", "connect", "idle", "drain", NULL,
 };
 static const char *const limits_keys[] = {
-	"max_connections", "per_client", "per_user", NULL,
+	"max_connections", "per_client", "per_user", "rate_per_client",
+	"user_bandwidth", "conn_bandwidth", "user_quota_daily",
+	"user_quota_monthly", "state_file", NULL,
 };
 static const char *const log_keys[] = {
-	"level", "access", "format", NULL,
+	"level", "access", "format", "interim", "syslog_socket", NULL,
 };
 static const char *const http_keys[] = {
 	"max_header_size", "max_request_line", "max_headers",
@@ -73,6 +89,9 @@ static const char *const http_keys[] = {
 static void
 errf(struct ctx *x, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+static void	finish_groups(struct ctx *);
+static void	finish_rules(struct ctx *);
+static void	finish_exposure(struct ctx *);
 
 /*
  * Append one "FILE:LINE: message" line to the caller's buffer.
@@ -179,7 +198,34 @@ conf_init(struct conf *c)
 	c->pool_idle = 10;
 	c->pool_max = 256;
 	c->pool_per_origin = 8;
+	c->syslog_socket = xstrdup("/dev/log");
 	c->workers = 1;
+}
+
+static void
+free_strv(char **v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+free_rule(struct conf_rule *r)
+{
+	free(r->name);
+	free(r->origin);
+	free(r->dest_cidrs);
+	free_strv(r->dest_hosts, r->ndest_hosts);
+	free_strv(r->dest_suffixes, r->ndest_suffixes);
+	free(r->ports);
+	free_strv(r->users, r->nusers);
+	free_strv(r->user_names, r->nuser_names);
+	free_strv(r->groups, r->ngroups);
+	free(r->clients);
+	free_strv(r->methods, r->nmethods);
 }
 
 /*
@@ -200,6 +246,18 @@ conf_free(struct conf *c)
 		free(c->users[i].origin);
 	}
 	free(c->users);
+	for (i = 0; i < c->ngroups; i++) {
+		free(c->groups[i].name);
+		free(c->groups[i].origin);
+		free_strv(c->groups[i].users, c->groups[i].nusers);
+	}
+	free(c->groups);
+	for (i = 0; i < c->nrules; i++)
+		free_rule(&c->rules[i]);
+	free(c->rules);
+	free(c->state_file);
+	free(c->admin_token);
+	free(c->syslog_socket);
 	free(c->listen);
 	free(c->dns_servers);
 	free(c->users_file);
@@ -346,8 +404,9 @@ get_bool(struct ctx *x, const config_setting_t *g, const char *where,
 	if (s == NULL)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		serr(x, s, "%s.%s: expected a boolean (true/false), found %s",
-		    where, key, type_name(config_setting_type(s)));
+		serr(x, s, "%s%s%s: expected a boolean (true/false), found %s",
+		    where, *where ? "." : "", key,
+		    type_name(config_setting_type(s)));
 		return -1;
 	}
 	*out = config_setting_get_bool(s);
@@ -386,6 +445,152 @@ get_group(struct ctx *x, const config_setting_t *root, const char *key)
 		serr(x, s, "%s: expected a group { ... }, found %s", key,
 		    type_name(config_setting_type(s)));
 		return NULL;
+	}
+	return s;
+}
+
+/*
+ * A byte count or rate: an integer, or a string with a unit: "64K",
+ * "10M", "1.5G" are powers of 1000, "64Ki", "10Mi" of 1024; a trailing
+ * "B" is allowed ("10MB", "1GiB").
+ */
+static int
+parse_size(const char *t, int64_t *out)
+{
+	const char *p = t;
+	unsigned __int128 mant = 0, unit = 1, pow10 = 1, v;
+	int digits = 0, frac = 0;
+
+	while (*p >= '0' && *p <= '9') {
+		mant = mant * 10 + (unsigned)(*p++ - '0');
+		if (++digits > 19)
+			return -1;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			mant = mant * 10 + (unsigned)(*p++ - '0');
+			pow10 *= 10;
+			if (++digits > 19 || ++frac > 9)
+				return -1;
+		}
+	}
+	if (digits == 0)
+		return -1;
+	while (*p == ' ')
+		p++;
+	switch (*p) {
+	case 'k': case 'K': unit = 1000; break;
+	case 'M': unit = 1000000; break;
+	case 'G': unit = 1000000000; break;
+	case 'T': unit = 1000000000000ULL; break;
+	case '\0': case 'B': break;
+	default: return -1;
+	}
+	if (unit > 1) {
+		p++;
+		if (*p == 'i') {
+			/* powers of 1024 */
+			unit = unit == 1000 ? 1024 : unit == 1000000 ? 1048576 :
+			    unit == 1000000000 ? 1073741824ULL :
+			    1099511627776ULL;
+			p++;
+		}
+	}
+	if (*p == 'B')
+		p++;
+	if (*p != '\0')
+		return -1;
+	/* exact: mantissa * unit / 10^frac, rounded to the nearest byte */
+	v = (mant * unit + pow10 / 2) / pow10;
+	if (v > (unsigned __int128)INT64_MAX)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+static int
+get_size(struct ctx *x, const config_setting_t *g, const char *where,
+    const char *key, int64_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	int64_t v;
+
+	if (s == NULL)
+		return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_STRING:
+		if (parse_size(config_setting_get_string(s), &v) == 0)
+			break;
+		serr(x, s, "%s.%s: \"%s\" is not a size (a number, or with a "
+		    "unit: 64K, 10M, 1G, 10Mi)", where, key,
+		    config_setting_get_string(s));
+		return -1;
+	default:
+		serr(x, s, "%s.%s: expected a number of bytes, found %s", where,
+		    key, type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (v < 0) {
+		serr(x, s, "%s.%s: must not be negative", where, key);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+/*
+ * A list of strings ([ "a", "b" ] or ( "a", "b" ), or one string), each
+ * checked by ok(); the copies are appended to *v.  Returns the setting
+ * (NULL when absent), or NULL with an error counted.
+ */
+static const config_setting_t *
+get_strings(struct ctx *x, const config_setting_t *g, const char *where,
+    const char *key, char ***v, int *n,
+    const char *(*ok)(const char *), int nonempty)
+{
+	const config_setting_t *s = config_setting_get_member(g, key), *e;
+	const char *text, *why;
+	int i, len;
+
+	if (s == NULL)
+		return NULL;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		len = 1;
+	else if (config_setting_type(s) == CONFIG_TYPE_ARRAY ||
+	    config_setting_type(s) == CONFIG_TYPE_LIST)
+		len = config_setting_length(s);
+	else {
+		serr(x, s, "%s.%s: expected an array of strings [ \"...\", ... ]"
+		    ", found %s", where, key, type_name(config_setting_type(s)));
+		return NULL;
+	}
+	if (len == 0 && nonempty) {
+		/* an empty list would match nothing (or, read loosely,
+		   anything): say what is meant by leaving the key out */
+		serr(x, s, "%s.%s: the list is empty (leave the key out to "
+		    "match anything)", where, key);
+		return NULL;
+	}
+	for (i = 0; i < len; i++) {
+		e = config_setting_type(s) == CONFIG_TYPE_STRING ? s :
+		    config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			serr(x, e, "%s.%s[%d]: expected a string, found %s",
+			    where, key, i, type_name(config_setting_type(e)));
+			continue;
+		}
+		text = config_setting_get_string(e);
+		if (ok != NULL && (why = ok(text)) != NULL) {
+			serr(x, e, "%s.%s: \"%s\" %s", where, key, text, why);
+			continue;
+		}
+		*v = xreallocarray(*v, (size_t)*n + 1, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(text);
 	}
 	return s;
 }
@@ -541,6 +746,33 @@ add_user(struct conf *c, const char *name, const char *password,
 	else
 		snprintf(origin, sizeof(origin), "%s", file);
 	u->origin = xstrdup(origin);
+	u->limits.per_user = -1;
+	u->limits.bandwidth = -1;
+	u->limits.quota_daily = -1;
+	u->limits.quota_monthly = -1;
+}
+
+/* A user's own limits = { per_user; user_bandwidth; user_quota_*; } */
+static void
+load_user_limits(struct ctx *x, const config_setting_t *e, const char *where,
+    struct conf_user_limits *l)
+{
+	const config_setting_t *g = config_setting_get_member(e, "limits");
+	char w[64];
+
+	if (g == NULL)
+		return;
+	snprintf(w, sizeof(w), "%s.limits", where);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		serr(x, g, "%s: expected a group { ... }, found %s", w,
+		    type_name(config_setting_type(g)));
+		return;
+	}
+	check_keys(x, g, w, user_limits_keys);
+	get_int(x, g, w, "per_user", &l->per_user, 0, INT_MAX);
+	get_size(x, g, w, "user_bandwidth", &l->bandwidth);
+	get_size(x, g, w, "user_quota_daily", &l->quota_daily);
+	get_size(x, g, w, "user_quota_monthly", &l->quota_monthly);
 }
 
 static void
@@ -608,6 +840,8 @@ load_users(struct ctx *x, const config_setting_t *auth)
 			continue;
 		}
 		add_user(x->c, name, pass, hash, sfile(x, e), sline(e));
+		load_user_limits(x, e, where,
+		    &x->c->users[x->c->nusers - 1].limits);
 	}
 }
 
@@ -695,6 +929,70 @@ resolve_relative(const char *cfgpath, const char *file)
 	return out;
 }
 
+static const char *
+name_problem(const char *n)
+{
+	const char *why = user_name_problem(n);
+
+	return why != NULL ? why : NULL;
+}
+
+/* auth.groups = ( { name = "staff"; users = [ "alice", "bob" ]; } ) */
+static void
+load_groups(struct ctx *x, const config_setting_t *auth)
+{
+	const config_setting_t *l, *e;
+	struct conf_group *g;
+	const char *name;
+	char where[32], origin[PATH_MAX + 16];
+	int i, j, n, rc;
+
+	if ((l = config_setting_get_member(auth, "groups")) == NULL)
+		return;
+	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
+		serr(x, l, "auth.groups: expected a list ( { name; users; }, "
+		    "... ), found %s", type_name(config_setting_type(l)));
+		return;
+	}
+	n = config_setting_length(l);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(l, (unsigned)i);
+		snprintf(where, sizeof(where), "auth.groups[%d]", i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			serr(x, e, "%s: expected a group { name; users; }",
+			    where);
+			continue;
+		}
+		check_keys(x, e, where, group_keys);
+		name = NULL;
+		if ((rc = get_string(x, e, where, "name", &name)) == -1)
+			continue;	/* the type error said it */
+		if (rc == 0 || name_problem(name) != NULL) {
+			serr(x, e, "%s: needs a name (1..255 bytes, no spaces)",
+			    where);
+			continue;
+		}
+		for (j = 0; j < x->c->ngroups; j++)
+			if (strcmp(x->c->groups[j].name, name) == 0)
+				break;
+		if (j < x->c->ngroups) {
+			serr(x, e, "%s: group \"%s\" is defined twice", where,
+			    name);
+			continue;
+		}
+		x->c->groups = xreallocarray(x->c->groups,
+		    (size_t)x->c->ngroups + 1, sizeof(*x->c->groups));
+		g = &x->c->groups[x->c->ngroups++];
+		memset(g, 0, sizeof(*g));
+		g->name = xstrdup(name);
+		snprintf(origin, sizeof(origin), "%s:%d", sfile(x, e),
+		    sline(e));
+		g->origin = xstrdup(origin);
+		get_strings(x, e, where, "users", &g->users, &g->nusers,
+		    name_problem, 0);
+	}
+}
+
 static void
 load_auth(struct ctx *x, const config_setting_t *root)
 {
@@ -723,6 +1021,7 @@ load_auth(struct ctx *x, const config_setting_t *root)
 		}
 	}
 	load_users(x, a);
+	load_groups(x, a);
 	if (get_string(x, a, "auth", "file", &file) == 1) {
 		free(x->c->users_file);
 		x->c->users_file = resolve_relative(x->path, file);
@@ -806,6 +1105,7 @@ static void
 load_limits(struct ctx *x, const config_setting_t *root)
 {
 	const config_setting_t *l;
+	const char *file = NULL;
 
 	if ((l = get_group(x, root, "limits")) == NULL)
 		return;
@@ -814,13 +1114,24 @@ load_limits(struct ctx *x, const config_setting_t *root)
 	    INT_MAX);
 	get_int(x, l, "limits", "per_client", &x->c->per_client, 0, INT_MAX);
 	get_int(x, l, "limits", "per_user", &x->c->per_user, 0, INT_MAX);
+	get_int(x, l, "limits", "rate_per_client", &x->c->rate_per_client, 0,
+	    1000000);
+	get_size(x, l, "limits", "user_bandwidth", &x->c->user_bandwidth);
+	get_size(x, l, "limits", "conn_bandwidth", &x->c->conn_bandwidth);
+	get_size(x, l, "limits", "user_quota_daily", &x->c->user_quota_daily);
+	get_size(x, l, "limits", "user_quota_monthly",
+	    &x->c->user_quota_monthly);
+	if (get_string(x, l, "limits", "state_file", &file) == 1) {
+		free(x->c->state_file);
+		x->c->state_file = resolve_relative(x->path, file);
+	}
 }
 
 static void
 load_log(struct ctx *x, const config_setting_t *root)
 {
 	const config_setting_t *l;
-	const char *level = NULL, *access = NULL, *format = NULL;
+	const char *level = NULL, *access = NULL, *format = NULL, *sock;
 	enum log_level lvl;
 
 	if ((l = get_group(x, root, "log")) == NULL)
@@ -839,10 +1150,17 @@ load_log(struct ctx *x, const config_setting_t *root)
 			x->c->log_format = CONF_LOG_SLUICE;
 		else if (strcmp(format, "squid") == 0)
 			x->c->log_format = CONF_LOG_SQUID;
+		else if (strcmp(format, "json") == 0)
+			x->c->log_format = CONF_LOG_JSON;
 		else
 			serr(x, config_setting_get_member(l, "format"),
-			    "log.format: \"%s\" is not one of sluice, squid",
-			    format);
+			    "log.format: \"%s\" is not one of sluice, squid, "
+			    "json", format);
+	}
+	get_int(x, l, "log", "interim", &x->c->log_interim, 0, 86400);
+	if (get_string(x, l, "log", "syslog_socket", &sock) == 1) {
+		free(x->c->syslog_socket);
+		x->c->syslog_socket = xstrdup(sock);
 	}
 	if (get_string(x, l, "log", "access", &access) == 1) {
 		if (access[0] == '\0')
@@ -877,6 +1195,278 @@ load_http(struct ctx *x, const config_setting_t *root)
 	get_int(x, h, "http", "pool_max", &c->pool_max, 0, 1000000);
 	get_int(x, h, "http", "pool_per_origin", &c->pool_per_origin, 1,
 	    10000);
+}
+
+/* ----- rules ------------------------------------------------------------ */
+
+static const char *
+cidr_problem(const char *t)
+{
+	struct netaddr_cidr c;
+
+	return netaddr_parse_cidr(t, &c) == 0 ? NULL :
+	    "is not an address or ADDRESS/PREFIX (with zero host bits)";
+}
+
+static const char *
+method_problem(const char *t)
+{
+	size_t i;
+
+	if (t[0] == '\0' || strlen(t) > 20)
+		return "is not an HTTP method";
+	for (i = 0; t[i] != '\0'; i++)
+		if (!isalnum((unsigned char)t[i]) && strchr("!#$%&'*+-.^_`|~",
+		    t[i]) == NULL)
+			return "is not an HTTP method";
+	return NULL;
+}
+
+static const char *
+dest_problem(const char *t)
+{
+	const char *h = t;
+	size_t i, n;
+
+	if (netaddr_parse_cidr(t, &(struct netaddr_cidr){ 0 }) == 0)
+		return NULL;
+	if (strchr(t, '/') != NULL || strchr(t, ':') != NULL)
+		return "is not a valid address block";
+	if (t[0] == '*') {
+		if (t[1] != '.' || t[2] == '\0')
+			return "is not a host name, *.suffix or address block";
+		h = t + 2;
+	}
+	n = strlen(h);
+	if (n == 0 || n > 253)
+		return "is not a host name, *.suffix or address block";
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' &&
+		    h[i] != '_' && h[i] != '.')
+			return "is not a host name, *.suffix or address block";
+	return NULL;
+}
+
+static char *
+lower_dup(const char *t)
+{
+	char *d = xstrdup(t);
+	size_t n;
+
+	for (n = 0; d[n] != '\0'; n++)
+		d[n] = (char)tolower((unsigned char)d[n]);
+	while (n > 1 && d[n - 1] == '.')	/* "example.com." */
+		d[--n] = '\0';
+	return d;
+}
+
+static void
+rule_dest(struct ctx *x, const config_setting_t *e, const char *where,
+    struct conf_rule *r)
+{
+	char **v = NULL;
+	int n = 0, i;
+
+	if (get_strings(x, e, where, "dest", &v, &n, dest_problem, 1) == NULL)
+		return;
+	r->has_dest = 1;
+	for (i = 0; i < n; i++) {
+		struct netaddr_cidr c;
+
+		if (netaddr_parse_cidr(v[i], &c) == 0) {
+			r->dest_cidrs = xreallocarray(r->dest_cidrs,
+			    (size_t)r->ndest_cidrs + 1, sizeof(c));
+			r->dest_cidrs[r->ndest_cidrs++] = c;
+		} else if (v[i][0] == '*') {
+			r->dest_suffixes = xreallocarray(r->dest_suffixes,
+			    (size_t)r->ndest_suffixes + 1, sizeof(char *));
+			r->dest_suffixes[r->ndest_suffixes++] =
+			    lower_dup(v[i] + 1);
+		} else {
+			r->dest_hosts = xreallocarray(r->dest_hosts,
+			    (size_t)r->ndest_hosts + 1, sizeof(char *));
+			r->dest_hosts[r->ndest_hosts++] = lower_dup(v[i]);
+		}
+	}
+	free_strv(v, n);
+}
+
+/* "80", "8000-8100" or 443 */
+static void
+rule_ports(struct ctx *x, const config_setting_t *e, const char *where,
+    struct conf_rule *r)
+{
+	const config_setting_t *s = config_setting_get_member(e, "ports"), *p;
+	long lo, hi;
+	char *end;
+	int i, n;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		serr(x, s, "%s.ports: expected an array [ \"80\", \"8000-8100\" ]",
+		    where);
+		return;
+	}
+	n = config_setting_length(s);
+	if (n == 0) {
+		serr(x, s, "%s.ports: the list is empty (leave the key out to "
+		    "match anything)", where);
+		return;
+	}
+	r->ports = xreallocarray(NULL, (size_t)n + 1, sizeof(*r->ports));
+	for (i = 0; i < n; i++) {
+		p = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(p) == CONFIG_TYPE_INT) {
+			lo = hi = config_setting_get_int(p);
+		} else if (config_setting_type(p) == CONFIG_TYPE_STRING) {
+			const char *t = config_setting_get_string(p);
+
+			errno = 0;
+			lo = strtol(t, &end, 10);
+			hi = lo;
+			if (end != t && *end == '-') {
+				if (!isdigit((unsigned char)end[1]))
+					lo = -1;
+				hi = strtol(end + 1, &end, 10);
+			}
+			if (errno != 0 || end == t || *end != '\0' ||
+			    !isdigit((unsigned char)t[0]))
+				lo = hi = -1;
+		} else
+			lo = hi = -1;
+		if (lo < 1 || hi > 65535 || lo > hi) {
+			serr(x, p, "%s.ports[%d]: expected a port or a range "
+			    "\"LOW-HIGH\" within 1..65535", where, i);
+			continue;
+		}
+		r->ports[r->nports].lo = (uint16_t)lo;
+		r->ports[r->nports].hi = (uint16_t)hi;
+		r->nports++;
+	}
+}
+
+static const char *
+protocol_problem(const char *t)
+{
+	if (strcmp(t, "socks5") == 0 || strcmp(t, "socks4") == 0 ||
+	    strcmp(t, "http") == 0 || strcmp(t, "connect") == 0)
+		return NULL;
+	return "is not one of socks5, socks4, http, connect";
+}
+
+static void
+load_rules(struct ctx *x, const config_setting_t *root)
+{
+	const config_setting_t *l, *e, *s;
+	struct conf_rule *r;
+	const char *action, *name;
+	char where[32], **v, origin[PATH_MAX + 16];
+	int i, j, n, nv, rc;
+
+	if ((l = config_setting_get_member(root, "rules")) == NULL)
+		return;
+	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
+		serr(x, l, "rules: expected a list ( { action = ...; }, ... ), "
+		    "found %s", type_name(config_setting_type(l)));
+		return;
+	}
+	n = config_setting_length(l);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(l, (unsigned)i);
+		snprintf(where, sizeof(where), "rules[%d]", i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			serr(x, e, "%s: expected a group { action = ...; }",
+			    where);
+			continue;
+		}
+		check_keys(x, e, where, rule_keys);
+		x->c->rules = xreallocarray(x->c->rules,
+		    (size_t)x->c->nrules + 1, sizeof(*x->c->rules));
+		r = &x->c->rules[x->c->nrules++];
+		memset(r, 0, sizeof(*r));
+		snprintf(origin, sizeof(origin), "%s:%d", sfile(x, e),
+		    sline(e));
+		r->origin = xstrdup(origin);
+		action = NULL;
+		if ((rc = get_string(x, e, where, "action", &action)) == 0)
+			serr(x, e, "%s: \"action\" (\"allow\" or \"deny\") is "
+			    "missing", where);
+		else if (rc == -1)
+			;	/* the type error said it */
+		else if (strcmp(action, "allow") == 0)
+			r->action = CONF_ALLOW;
+		else if (strcmp(action, "deny") == 0)
+			r->action = CONF_DENY;
+		else
+			serr(x, config_setting_get_member(e, "action"),
+			    "%s.action: \"%s\" is not allow or deny", where,
+			    action);
+		if (get_string(x, e, where, "name", &name) == 1)
+			r->name = xstrdup(name);
+		rule_dest(x, e, where, r);
+		rule_ports(x, e, where, r);
+		if (get_strings(x, e, where, "users", &r->user_names,
+		    &r->nuser_names, name_problem, 1) != NULL)
+			r->has_users = 1;
+		if (get_strings(x, e, where, "groups", &r->groups,
+		    &r->ngroups, name_problem, 1) != NULL)
+			r->has_users = 1;
+		v = NULL;
+		nv = 0;
+		if ((s = get_strings(x, e, where, "clients", &v, &nv,
+		    cidr_problem, 1)) != NULL) {
+			r->clients = xreallocarray(NULL, (size_t)nv + 1,
+			    sizeof(*r->clients));
+			for (j = 0; j < nv; j++)
+				netaddr_parse_cidr(v[j], &r->clients[j]);
+			r->nclients = nv;
+		}
+		free_strv(v, nv);
+		v = NULL;
+		nv = 0;
+		if (get_strings(x, e, where, "protocols", &v, &nv,
+		    protocol_problem, 1) != NULL) {
+			for (j = 0; j < nv; j++)
+				r->protocols |= strcmp(v[j], "socks5") == 0 ?
+				    CONF_P_SOCKS5 : strcmp(v[j], "socks4") == 0 ?
+				    CONF_P_SOCKS4 : strcmp(v[j], "http") == 0 ?
+				    CONF_P_HTTP : CONF_P_CONNECT;
+		}
+		free_strv(v, nv);
+		get_strings(x, e, where, "methods", &r->methods, &r->nmethods,
+		    method_problem, 1);
+	}
+}
+
+static void
+load_admin(struct ctx *x, const config_setting_t *root)
+{
+	const config_setting_t *a;
+	const char *addr = "127.0.0.1", *token = NULL;
+	int port = 9090;
+
+	if ((a = get_group(x, root, "admin")) == NULL)
+		return;
+	check_keys(x, a, "admin", admin_keys);
+	get_string(x, a, "admin", "address", &addr);
+	get_int(x, a, "admin", "port", &port, 1, 65535);
+	if (get_string(x, a, "admin", "token", &token) == 1) {
+		if (strlen(token) < 16 || strpbrk(token, " \t\r\n") != NULL)
+			serr(x, config_setting_get_member(a, "token"),
+			    "admin.token: at least 16 characters, no spaces");
+		else
+			x->c->admin_token = xstrdup(token);
+	}
+	if (netaddr_parse_ip(addr, &x->c->admin_addr) == -1) {
+		serr(x, config_setting_get_member(a, "address"),
+		    "admin.address: \"%s\" is not an IPv4 or IPv6 address",
+		    addr);
+		return;
+	}
+	netaddr_set_port(&x->c->admin_addr, (uint16_t)port);
+	x->c->admin_on = 1;
 }
 
 static void
@@ -943,6 +1533,9 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 	load_limits(&x, root);
 	load_log(&x, root);
 	load_http(&x, root);
+	load_rules(&x, root);
+	load_admin(&x, root);
+	get_bool(&x, root, "", "allow_open_proxy", &c->allow_open_proxy);
 	load_workers(&x, root);
 done:
 	config_destroy(&cfg);
@@ -1063,7 +1656,155 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	if (c->auth_required && c->nusers == 0)
 		errf(&x, NULL, 0, "auth.required is true but no users are "
 		    "defined (auth.users, auth.file or -u)");
+	finish_groups(&x);
+	finish_rules(&x);
+	finish_exposure(&x);
 	return x.nerr > 0 ? -1 : 0;
+}
+
+/*
+ * 1 when a listener is on an address other than loopback: the proxy is a
+ * shared gateway and protects loopback, link-local and its own addresses.
+ */
+int
+conf_is_shared(const struct conf *c)
+{
+	int i;
+
+	for (i = 0; i < c->nlisten; i++)
+		if (!netaddr_is_loopback(&c->listen[i].addr))
+			return 1;
+	return 0;
+}
+
+const struct conf_user *
+conf_user_find(const struct conf *c, const char *name)
+{
+	int i = find_user(c, name);
+
+	return i >= 0 ? &c->users[i] : NULL;
+}
+
+static const struct conf_group *
+find_group(const struct conf *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->ngroups; i++)
+		if (strcmp(c->groups[i].name, name) == 0)
+			return &c->groups[i];
+	return NULL;
+}
+
+static void
+finish_groups(struct ctx *x)
+{
+	const struct conf_group *g;
+	int i, j;
+
+	for (i = 0; i < x->c->ngroups; i++) {
+		g = &x->c->groups[i];
+		for (j = 0; j < g->nusers; j++)
+			if (find_user(x->c, g->users[j]) == -1)
+				errf(x, g->origin, 0, "auth.groups: group \"%s\" "
+				    "names user \"%s\", who is not defined",
+				    g->name, g->users[j]);
+	}
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+add_member(struct conf_rule *r, const char *name)
+{
+	int i;
+
+	for (i = 0; i < r->nusers; i++)
+		if (strcmp(r->users[i], name) == 0)
+			return;
+	r->users = xreallocarray(r->users, (size_t)r->nusers + 1,
+	    sizeof(char *));
+	r->users[r->nusers++] = xstrdup(name);
+}
+
+/* Resolve each rule's users and groups into one sorted member list. */
+static void
+finish_rules(struct ctx *x)
+{
+	struct conf_rule *r;
+	const struct conf_group *g;
+	int i, j, k;
+
+	for (i = 0; i < x->c->nrules; i++) {
+		r = &x->c->rules[i];
+		free_strv(r->users, r->nusers);
+		r->users = NULL;
+		r->nusers = 0;
+		for (j = 0; j < r->nuser_names; j++) {
+			if (find_user(x->c, r->user_names[j]) == -1)
+				errf(x, r->origin, 0, "rules[%d].users: user "
+				    "\"%s\" is not defined", i,
+				    r->user_names[j]);
+			add_member(r, r->user_names[j]);
+		}
+		for (j = 0; j < r->ngroups; j++) {
+			if ((g = find_group(x->c, r->groups[j])) == NULL) {
+				errf(x, r->origin, 0, "rules[%d].groups: group "
+				    "\"%s\" is not defined (auth.groups)", i,
+				    r->groups[j]);
+				continue;
+			}
+			for (k = 0; k < g->nusers; k++)
+				add_member(r, g->users[k]);
+		}
+		if (r->nusers > 1)
+			qsort(r->users, (size_t)r->nusers, sizeof(char *),
+			    strp_cmp);
+	}
+}
+
+/*
+ * A listener on an address other than loopback makes a shared gateway:
+ * without auth and without a rule on client addresses it would be an open
+ * proxy, which sluice refuses unless allow_open_proxy says so.  The admin
+ * listener off loopback needs a token.
+ */
+static void
+finish_exposure(struct ctx *x)
+{
+	const struct conf *c = x->c;
+	char a[NETADDR_STRLEN];
+	int i, clients = 0;
+
+	for (i = 0; i < c->nrules; i++)
+		clients |= c->rules[i].nclients > 0;
+	for (i = 0; i < c->nlisten; i++) {
+		if (netaddr_is_loopback(&c->listen[i].addr) ||
+		    c->auth_required || clients || c->allow_open_proxy)
+			continue;
+		errf(x, NULL, 0, "listen %s %s: a listener off loopback with "
+		    "no auth and no rule on client addresses is an open proxy "
+		    "(require auth, add a rule with clients = [ ... ], or set "
+		    "allow_open_proxy = true)", conf_proto_name(
+		    c->listen[i].proto), netaddr_str(&c->listen[i].addr, a,
+		    sizeof(a)));
+		break;
+	}
+	if (!c->admin_on)
+		return;
+	if (!netaddr_is_loopback(&c->admin_addr) && c->admin_token == NULL)
+		errf(x, NULL, 0, "admin: %s is not a loopback address: set "
+		    "admin.token", netaddr_str(&c->admin_addr, a, sizeof(a)));
+	for (i = 0; i < c->nlisten; i++)
+		if (netaddr_ip_equal(&c->listen[i].addr, &c->admin_addr) &&
+		    netaddr_port(&c->listen[i].addr) ==
+		    netaddr_port(&c->admin_addr))
+			errf(x, NULL, 0, "admin: %s is also a proxy listener",
+			    netaddr_str(&c->admin_addr, a, sizeof(a)));
 }
 
 /*
@@ -1113,6 +1854,131 @@ conf_print(const struct conf *c, FILE *f)
 	    c->log_level == LOG_LVL_ERR ? "error" :
 	    c->log_level == LOG_LVL_WARN ? "warn" :
 	    c->log_level == LOG_LVL_INFO ? "info" : "debug", c->access_log,
-	    c->log_format == CONF_LOG_SQUID ? "squid" : "sluice");
+	    c->log_format == CONF_LOG_SQUID ? "squid" :
+	    c->log_format == CONF_LOG_JSON ? "json" : "sluice");
+	if (c->rate_per_client || c->user_bandwidth || c->conn_bandwidth ||
+	    c->user_quota_daily || c->user_quota_monthly)
+		fprintf(f, "limits rate_per_client %d/s, user_bandwidth %lld "
+		    "B/s, conn_bandwidth %lld B/s, quota %lld B/day %lld "
+		    "B/month%s%s\n", c->rate_per_client,
+		    (long long)c->user_bandwidth, (long long)c->conn_bandwidth,
+		    (long long)c->user_quota_daily,
+		    (long long)c->user_quota_monthly,
+		    c->state_file ? ", state in " : "",
+		    c->state_file ? c->state_file : "");
+	for (i = 0; i < c->nusers; i++) {
+		const struct conf_user_limits *ul = &c->users[i].limits;
+
+		if (ul->per_user < 0 && ul->bandwidth < 0 &&
+		    ul->quota_daily < 0 && ul->quota_monthly < 0)
+			continue;
+		fprintf(f, "user %s limits:", c->users[i].name);
+		if (ul->per_user >= 0)
+			fprintf(f, " per_user %d", ul->per_user);
+		if (ul->bandwidth >= 0)
+			fprintf(f, " user_bandwidth %lld B/s",
+			    (long long)ul->bandwidth);
+		if (ul->quota_daily >= 0)
+			fprintf(f, " quota %lld B/day",
+			    (long long)ul->quota_daily);
+		if (ul->quota_monthly >= 0)
+			fprintf(f, " quota %lld B/month",
+			    (long long)ul->quota_monthly);
+		fprintf(f, "\n");
+	}
+	for (i = 0; i < c->ngroups; i++)
+		fprintf(f, "group %s: %d users\n", c->groups[i].name,
+		    c->groups[i].nusers);
+	if (conf_is_shared(c))
+		fprintf(f, "shared gateway (a listener is off loopback): "
+		    "destinations on loopback, link-local (169.254.0.0/16, "
+		    "fe80::/10) and this host's own addresses are refused "
+		    "unless a rule with dest allows them%s\n",
+		    c->allow_open_proxy ? "; open proxy allowed" : "");
+	else
+		fprintf(f, "personal proxy (every listener on loopback): "
+		    "loopback and link-local destinations allowed unless a "
+		    "rule denies them\n");
+	if (c->nrules == 0)
+		fprintf(f, "rules: none (everything allowed)\n");
+	for (i = 0; i < c->nrules; i++)
+		conf_print_rule(&c->rules[i], i + 1, f);
+	if (c->admin_on)
+		fprintf(f, "admin %s%s\n", netaddr_str(&c->admin_addr, s,
+		    sizeof(s)), c->admin_token ? " (token required)" : "");
+	if (c->log_interim)
+		fprintf(f, "log interim records every %d s\n", c->log_interim);
 	fprintf(f, "workers %d\n", c->workers);
+}
+
+static void
+print_list(FILE *f, const char *key, char *const *v, int n)
+{
+	int i;
+
+	if (n == 0)
+		return;
+	fprintf(f, " %s=[", key);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? "," : "", v[i]);
+	fprintf(f, "]");
+}
+
+/*
+ * One rule, numbered as the HTTP 403 and the logs name it.
+ */
+void
+conf_print_rule(const struct conf_rule *r, int n, FILE *f)
+{
+	static const char *const protos[] = { "socks5", "socks4", "http",
+	    "connect" };
+	char b[NETADDR_STRLEN];
+	int i, first = 1;
+
+	fprintf(f, "rule #%d%s%s%s %s", n, r->name ? " \"" : "",
+	    r->name ? r->name : "", r->name ? "\"" : "",
+	    r->action == CONF_ALLOW ? "allow" : "deny");
+	if (r->has_dest) {
+		fprintf(f, " dest=[");
+		for (i = 0; i < r->ndest_cidrs; i++, first = 0)
+			fprintf(f, "%s%s", first ? "" : ",",
+			    netaddr_cidr_str(&r->dest_cidrs[i], b, sizeof(b)));
+		for (i = 0; i < r->ndest_hosts; i++, first = 0)
+			fprintf(f, "%s%s", first ? "" : ",", r->dest_hosts[i]);
+		for (i = 0; i < r->ndest_suffixes; i++, first = 0)
+			fprintf(f, "%s*%s", first ? "" : ",",
+			    r->dest_suffixes[i]);
+		fprintf(f, "]");
+	}
+	if (r->nports > 0) {
+		fprintf(f, " ports=[");
+		for (i = 0; i < r->nports; i++) {
+			if (r->ports[i].lo == r->ports[i].hi)
+				fprintf(f, "%s%u", i ? "," : "", r->ports[i].lo);
+			else
+				fprintf(f, "%s%u-%u", i ? "," : "",
+				    r->ports[i].lo, r->ports[i].hi);
+		}
+		fprintf(f, "]");
+	}
+	print_list(f, "users", r->user_names, r->nuser_names);
+	print_list(f, "groups", r->groups, r->ngroups);
+	if (r->nclients > 0) {
+		fprintf(f, " clients=[");
+		for (i = 0; i < r->nclients; i++)
+			fprintf(f, "%s%s", i ? "," : "",
+			    netaddr_cidr_str(&r->clients[i], b, sizeof(b)));
+		fprintf(f, "]");
+	}
+	if (r->protocols) {
+		fprintf(f, " protocols=[");
+		for (i = 0, first = 1; i < 4; i++)
+			if (r->protocols & (1u << i)) {
+				fprintf(f, "%s%s", first ? "" : ",", protos[i]);
+				first = 0;
+			}
+		fprintf(f, "]");
+	}
+	print_list(f, "methods", r->methods, r->nmethods);
+	fprintf(f, "  (%s)\n", r->origin);
 }

@@ -7,6 +7,7 @@
 #define SLUICE_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../proxy/netaddr.h"
@@ -23,6 +24,69 @@ enum conf_proto {
 enum conf_log_format {
 	CONF_LOG_SLUICE = 0,	/* key=value, one line per session/request */
 	CONF_LOG_SQUID,		/* Squid's native access.log layout */
+	CONF_LOG_JSON,		/* one JSON object per line */
+};
+
+enum conf_action {
+	CONF_ALLOW = 0,
+	CONF_DENY,
+};
+
+/* rule "protocols" */
+#define CONF_P_SOCKS5	0x01
+#define CONF_P_SOCKS4	0x02
+#define CONF_P_HTTP	0x04	/* forwarded HTTP requests */
+#define CONF_P_CONNECT	0x08	/* HTTP CONNECT */
+
+struct conf_ports {
+	uint16_t	lo, hi;		/* inclusive */
+};
+
+/*
+ * One entry of "rules": every key optional; a missing key matches
+ * anything.  users holds the rule's users and the members of its groups,
+ * sorted, so membership is one search.
+ */
+struct conf_rule {
+	enum conf_action action;
+	char		*name;		/* or NULL */
+	char		*origin;	/* "FILE:LINE" */
+	int		has_dest;	/* dest given */
+	struct netaddr_cidr *dest_cidrs; /* checked on resolved addresses */
+	int		ndest_cidrs;
+	char		**dest_hosts;	/* exact names, lower case */
+	int		ndest_hosts;
+	char		**dest_suffixes; /* "*.example.com" as ".example.com" */
+	int		ndest_suffixes;
+	struct conf_ports *ports;	/* NULL: any port */
+	int		nports;
+	int		has_users;	/* users or groups given */
+	char		**users;	/* sorted, with groups expanded */
+	int		nusers;
+	char		**user_names;	/* as written (for -t) */
+	int		nuser_names;
+	char		**groups;	/* as written (for -t) */
+	int		ngroups;
+	struct netaddr_cidr *clients;	/* NULL: any client */
+	int		nclients;
+	unsigned	protocols;	/* CONF_P_*; 0: any */
+	char		**methods;	/* NULL: any method */
+	int		nmethods;
+};
+
+struct conf_group {
+	char		*name;
+	char		*origin;	/* "FILE:LINE" */
+	char		**users;
+	int		nusers;
+};
+
+/* Limits a user entry may override; -1 (or 0 for none) inherits. */
+struct conf_user_limits {
+	int		per_user;
+	int64_t		bandwidth;	/* bytes/s each way */
+	int64_t		quota_daily;	/* bytes */
+	int64_t		quota_monthly;
 };
 
 struct conf_listen {
@@ -35,6 +99,7 @@ struct conf_user {
 	char		*password;	/* plain text from the config, or NULL */
 	char		*hash;		/* crypt(3) hash, or NULL */
 	char		*origin;	/* "FILE:LINE" it came from, for logs */
+	struct conf_user_limits limits;	/* -1: the global value */
 };
 
 struct conf {
@@ -68,6 +133,23 @@ struct conf {
 	int		max_connections;	/* 0 = unlimited */
 	int		per_client;		/* 0 = unlimited */
 	int		per_user;		/* 0 = unlimited */
+	int		rate_per_client;	/* new connections/s; 0 = off */
+	int64_t		user_bandwidth;		/* bytes/s each way; 0 = off */
+	int64_t		conn_bandwidth;		/* bytes/s each way; 0 = off */
+	int64_t		user_quota_daily;	/* bytes; 0 = none */
+	int64_t		user_quota_monthly;	/* bytes; 0 = none */
+	char		*state_file;		/* quota usage kept here */
+
+	struct conf_group *groups;
+	int		ngroups;
+	struct conf_rule *rules;	/* first match wins */
+	int		nrules;
+	int		allow_open_proxy; /* a public listener without auth or
+					   a clients rule may start */
+
+	int		admin_on;	/* the admin listener is configured */
+	union sockaddr_u admin_addr;
+	char		*admin_token;	/* Bearer token, or NULL */
 
 	int		http_head_max;	/* request/response head bytes: 431 */
 	int		http_line_max;	/* request line bytes: 414 */
@@ -81,8 +163,11 @@ struct conf {
 	int		pool_per_origin; /* ... per origin host:port */
 
 	int		log_level;	/* enum log_level */
-	char		*access_log;	/* path, "-" (stderr) or "off" */
+	char		*access_log;	/* path, "-" (stderr), "syslog", "off" */
 	enum conf_log_format log_format;
+	int		log_interim;	/* seconds between records of a long
+					   session; 0 = off */
+	char		*syslog_socket;	/* where log.access = "syslog" goes */
 
 	int		workers;
 };
@@ -95,5 +180,8 @@ int	conf_add_user_arg(struct conf *, const char *, char *, size_t);
 int	conf_finish(struct conf *, char *, size_t);
 const char *conf_proto_name(enum conf_proto);
 void	conf_print(const struct conf *, FILE *);
+void	conf_print_rule(const struct conf_rule *, int, FILE *);
+const struct conf_user *conf_user_find(const struct conf *, const char *);
+int	conf_is_shared(const struct conf *);
 
 #endif

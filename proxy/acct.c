@@ -1,6 +1,9 @@
 /*
  * Accounting: see acct.h.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,13 +15,17 @@
 
 #include "acct.h"
 #include "iptable.h"
+#include "tbucket.h"
 #include "log.h"
 #include "../conf/conf.h"
 
 #define LOG_BUF_SIZE	(64 * 1024)
 #define LOG_FLUSH_AT	(48 * 1024)	/* write when this full */
 #define LOG_FLUSH_MS	200		/* or this long after the first line */
-#define LOG_LINE_MAX	1024
+#define LOG_LINE_MAX	2048	/* fields are cut to fit (see *_MAX) */
+#define FIELD_MAX	400	/* a user name or target, as written */
+#define URL_MAX		700
+#define SHORT_MAX	128	/* method, status, content type... */
 
 static void
 log_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -31,14 +38,42 @@ log_timer_cb(evutil_socket_t fd, short what, void *arg)
 	acct_log_flush(l);
 }
 
+/* A datagram socket connected to the syslog socket (usually /dev/log). */
+static int
+syslog_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 /*
- * Open the access log: a path (appended to, created 0640), "-" for stderr,
- * or "off"; format is an enum conf_log_format.  Returns 0, or -1 with the
+ * Open the access log: a path (appended to, created 0640), "-" for
+ * stderr, "syslog" (datagrams to syslog_socket, facility daemon), or
+ * "off"; format is an enum conf_log_format.  Returns 0, or -1 with the
  * reason in err.
  */
 int
 acct_log_open(struct acct_log *l, const char *spec, int format,
-    struct event_base *base, char *err, size_t errlen)
+    const char *syslog_socket, struct event_base *base, char *err,
+    size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
@@ -48,7 +83,16 @@ acct_log_open(struct acct_log *l, const char *spec, int format,
 		return 0;
 	if (strcmp(spec, "-") == 0)
 		l->fd = STDERR_FILENO;
-	else {
+	else if (strcmp(spec, "syslog") == 0) {
+		if ((l->fd = syslog_connect(syslog_socket)) == -1) {
+			snprintf(err, errlen, "log.access: cannot reach syslog "
+			    "at \"%s\": %s", syslog_socket, strerror(errno));
+			return -1;
+		}
+		l->owned = 1;
+		l->syslog = 1;
+		l->path = strdup(syslog_socket);
+	} else {
 		l->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0640);
 		if (l->fd == -1) {
@@ -69,6 +113,58 @@ acct_log_open(struct acct_log *l, const char *spec, int format,
 }
 
 /*
+ * SIGUSR1 (logrotate): what is buffered goes to the old file, then the
+ * path is opened again.  Returns 0, or -1 (the old file stays in use).
+ */
+int
+acct_log_reopen(struct acct_log *l)
+{
+	int fd;
+
+	if (!l->owned || l->path == NULL)
+		return 0;
+	acct_log_flush(l);
+	if (l->syslog)
+		fd = syslog_connect(l->path);
+	else
+		fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
+	if (fd == -1) {
+		log_warn("access log %s: reopen: %s", l->path,
+		    strerror(errno));
+		return -1;
+	}
+	close(l->fd);
+	l->fd = fd;
+	return 0;
+}
+
+/* syslog: one datagram per line, "<30>sluice[pid]: line" (daemon.info). */
+static void
+flush_syslog(struct acct_log *l)
+{
+	char msg[LOG_LINE_MAX + 64];
+	size_t off = 0, n, hl;
+	char *nl;
+
+	hl = (size_t)snprintf(msg, sizeof(msg), "<30>sluice[%ld]: ",
+	    (long)getpid());
+	while (off < l->len) {
+		nl = memchr(l->buf + off, '\n', l->len - off);
+		n = nl != NULL ? (size_t)(nl - (l->buf + off)) : l->len - off;
+		if (n > sizeof(msg) - hl)
+			n = sizeof(msg) - hl;
+		memcpy(msg + hl, l->buf + off, n);
+		if (send(l->fd, msg, hl + n, MSG_DONTWAIT | MSG_NOSIGNAL)
+		    == -1)
+			l->lost += n + 1;
+		off += (nl != NULL ? (size_t)(nl - (l->buf + off)) + 1 :
+		    l->len - off);
+	}
+	l->len = 0;
+}
+
+/*
  * Write out what is buffered.  A failed write drops the batch (counted in
  * lost): the log must never stall or kill the proxy.
  */
@@ -78,6 +174,10 @@ acct_log_flush(struct acct_log *l)
 	size_t off = 0;
 	ssize_t n;
 
+	if (l->syslog) {
+		flush_syslog(l);
+		goto done;
+	}
 	while (off < l->len) {
 		n = write(l->fd, l->buf + off, l->len - off);
 		if (n == -1) {
@@ -92,10 +192,31 @@ acct_log_flush(struct acct_log *l)
 		off += (size_t)n;
 	}
 	l->len = 0;
+done:
 	if (l->armed) {
 		evtimer_del(&l->timer);
 		l->armed = 0;
 	}
+}
+
+/*
+ * Close dst and make it the log src was opened as (src is left closed).
+ */
+void
+acct_log_replace(struct acct_log *dst, struct acct_log *src)
+{
+	struct event_base *base = event_get_base(&src->timer);
+
+	acct_log_flush(src);
+	if (src->armed)
+		evtimer_del(&src->timer);
+	src->armed = 0;
+	acct_log_close(dst);
+	*dst = *src;
+	/* the timer's argument is the struct itself: point it home */
+	evtimer_assign(&dst->timer, base, log_timer_cb, dst);
+	memset(src, 0, sizeof(*src));
+	src->fd = -1;
 }
 
 void
@@ -150,17 +271,19 @@ line_putc(struct line *l, char c)
 /*
  * A key=value value: printable ASCII without spaces or quotes is written
  * as is, anything else as a quoted string with escapes, so a line always
- * parses back into the same fields.  A value cut short by the line length
- * keeps its escapes whole.
+ * parses back into the same fields.  A value takes at most max bytes of
+ * the line, so the fields after it always fit; one cut short is quoted,
+ * keeps its escapes whole and ends in "..." inside the quotes.
  */
 static void
-line_value(struct line *l, const char *v)
+line_value(struct line *l, const char *v, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p;
-	int plain = *v != '\0';
+	size_t len = strlen(v), used;
+	int plain = len > 0 && len <= max;
 
-	for (p = (const unsigned char *)v; *p != '\0'; p++)
+	for (p = (const unsigned char *)v; plain && *p != '\0'; p++)
 		if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
 			plain = 0;
 	if (plain) {
@@ -168,13 +291,21 @@ line_value(struct line *l, const char *v)
 		return;
 	}
 	line_putc(l, '"');
+	used = 2;
 	for (p = (const unsigned char *)v; *p != '\0'; p++) {
-		if (l->n + 5 >= sizeof(l->buf) - 1)
+		size_t need = *p == '"' || *p == '\\' ? 2 :
+		    *p < 0x20 || *p >= 0x7f ? 4 : 1;
+
+		/* room for this byte, and for "..." if more follow */
+		if (used + need + (p[1] != '\0' ? 3 : 0) > max) {
+			line_printf(l, "...");
 			break;
-		if (*p == '"' || *p == '\\') {
+		}
+		used += need;
+		if (need == 2) {
 			line_putc(l, '\\');
 			line_putc(l, (char)*p);
-		} else if (*p < 0x20 || *p >= 0x7f) {
+		} else if (need == 4) {
 			line_putc(l, '\\');
 			line_putc(l, 'x');
 			line_putc(l, hex[*p >> 4]);
@@ -200,12 +331,13 @@ format_sluice(struct line *ln, const struct acct_record *r, long long sec,
 	log_format_time(ts, sizeof(ts), sec, usec);
 	line_printf(ln, "%s proto=%s client=%s user=", ts, r->proto,
 	    netaddr_str(r->client, a, sizeof(a)));
-	line_value(ln, r->user ? r->user : "-");
+	line_value(ln, r->user ? r->user : "-", FIELD_MAX);
 	if (r->method != NULL) {
 		line_printf(ln, " method=");
-		line_value(ln, r->method[0] ? r->method : "-");
+		line_value(ln, r->method[0] ? r->method : "-", SHORT_MAX);
 		line_printf(ln, " url=");
-		line_value(ln, r->url != NULL && r->url[0] ? r->url : "-");
+		line_value(ln, r->url != NULL && r->url[0] ? r->url : "-",
+		    URL_MAX);
 	}
 	if (r->target != NULL) {
 		if (strchr(r->target, ':') != NULL)
@@ -216,7 +348,7 @@ format_sluice(struct line *ln, const struct acct_record *r, long long sec,
 	} else
 		snprintf(tgt, sizeof(tgt), "-");
 	line_printf(ln, " target=");
-	line_value(ln, tgt);
+	line_value(ln, tgt, FIELD_MAX);
 	if (r->connected != NULL && r->connected->sa.sa_family != AF_UNSPEC)
 		netaddr_str(r->connected, a, sizeof(a));
 	else
@@ -268,14 +400,97 @@ format_squid(struct line *ln, const struct acct_record *r, long long sec,
 	line_printf(ln, "%lld.%03ld %6" PRId64 " %s %s/%03d %" PRIu64 " ",
 	    sec, usec / 1000, r->dur_ms, netaddr_ip_str(r->client, ip,
 	    sizeof(ip)), action, code, r->down);
-	line_value(ln, method);
+	line_value(ln, method, SHORT_MAX);
 	line_printf(ln, " ");
-	line_value(ln, u);
+	line_value(ln, u, URL_MAX);
 	line_printf(ln, " ");
-	line_value(ln, r->user != NULL ? r->user : "-");
+	line_value(ln, r->user != NULL ? r->user : "-", FIELD_MAX);
 	line_printf(ln, " %s/%s ", strcmp(peer, "-") ? "HIER_DIRECT" :
 	    "HIER_NONE", peer);
-	line_value(ln, r->content_type != NULL ? r->content_type : "-");
+	line_value(ln, r->content_type != NULL ? r->content_type : "-",
+	    SHORT_MAX);
+}
+
+/*
+ * A JSON string (RFC 8259 §7), or null for NULL, taking at most max bytes
+ * of the line; one cut short ends in "..." and stays valid JSON.
+ */
+static void
+json_str(struct line *ln, const char *v, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t used = 2;
+
+	if (v == NULL) {
+		line_printf(ln, "null");
+		return;
+	}
+	line_putc(ln, '"');
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		size_t need = *p == '"' || *p == '\\' ? 2 :
+		    *p < 0x20 || *p >= 0x7f ? 6 : 1;
+
+		if (used + need + (p[1] != '\0' ? 3 : 0) > max) {
+			line_printf(ln, "...");
+			break;
+		}
+		used += need;
+		if (need == 2) {
+			line_putc(ln, '\\');
+			line_putc(ln, (char)*p);
+		} else if (need == 6) {
+			/* bytes, not code points: \u00XX keeps the line
+			   valid JSON whatever the input was */
+			line_printf(ln, "\\u00%c%c", hex[*p >> 4],
+			    hex[*p & 15]);
+		} else
+			line_putc(ln, (char)*p);
+	}
+	line_putc(ln, '"');
+}
+
+/*
+ * One JSON object per line, the same fields as the sluice format.
+ */
+static void
+format_json(struct line *ln, const struct acct_record *r, long long sec,
+    long usec)
+{
+	char ts[32], a[NETADDR_STRLEN], tgt[300], id[48];
+
+	log_format_time(ts, sizeof(ts), sec, usec);
+	line_printf(ln, "{\"time\":\"%s\",\"proto\":", ts);
+	json_str(ln, r->proto, SHORT_MAX);
+	line_printf(ln, ",\"client\":");
+	json_str(ln, netaddr_str(r->client, a, sizeof(a)), SHORT_MAX);
+	line_printf(ln, ",\"user\":");
+	json_str(ln, r->user, FIELD_MAX);
+	if (r->method != NULL) {
+		line_printf(ln, ",\"method\":");
+		json_str(ln, r->method[0] ? r->method : NULL, SHORT_MAX);
+		line_printf(ln, ",\"url\":");
+		json_str(ln, r->url, URL_MAX);
+	}
+	if (r->target != NULL)
+		snprintf(tgt, sizeof(tgt), strchr(r->target, ':') ?
+		    "[%s]:%u" : "%s:%u", r->target, r->port);
+	line_printf(ln, ",\"target\":");
+	json_str(ln, r->target != NULL ? tgt : NULL, FIELD_MAX);
+	line_printf(ln, ",\"connected\":");
+	json_str(ln, r->connected != NULL &&
+	    r->connected->sa.sa_family != AF_UNSPEC ?
+	    netaddr_str(r->connected, a, sizeof(a)) : NULL, SHORT_MAX);
+	line_printf(ln, ",\"status\":");
+	json_str(ln, r->status, SHORT_MAX);
+	snprintf(id, sizeof(id), "%d.%" PRIu64, r->worker, r->id);
+	line_printf(ln, ",\"up\":%" PRIu64 ",\"down\":%" PRIu64
+	    ",\"duration\":%" PRId64 ".%03" PRId64 ",\"end\":", r->up,
+	    r->down, r->dur_ms / 1000, r->dur_ms % 1000);
+	json_str(ln, r->end, SHORT_MAX);
+	line_printf(ln, ",\"id\":");
+	json_str(ln, id, SHORT_MAX);
+	line_printf(ln, "}");
 }
 
 /*
@@ -294,6 +509,8 @@ acct_log_session(struct acct_log *l, const struct acct_record *r,
 	ln.n = 0;
 	if (l->format == CONF_LOG_SQUID)
 		format_squid(&ln, r, sec, usec);
+	else if (l->format == CONF_LOG_JSON)
+		format_json(&ln, r, sec, usec);
 	else
 		format_sluice(&ln, r, sec, usec);
 	ln.buf[ln.n++] = '\n';
@@ -311,15 +528,34 @@ acct_log_session(struct acct_log *l, const struct acct_record *r,
 	}
 }
 
-/* ----- concurrent sessions per client address ------------------------- */
+/* ----- histograms --------------------------------------------------------- */
 
-struct acct_client {
-	struct iptable_entry e;
-	int		count;		/* sessions of this address */
+const double acct_hist_le[ACCT_HIST_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 };
 
 /*
- * Returns 0, or -1 (ENOMEM or no random key).
+ * Count one duration (seconds).
+ */
+void
+acct_hist_add(struct acct_hist *h, double v)
+{
+	int i;
+
+	for (i = 0; i < ACCT_HIST_BUCKETS; i++)
+		if (v <= acct_hist_le[i])
+			h->le[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+/* ----- per client address: sessions, rate, counters ------------------- */
+
+#define CLIENT_IDLE_MS	(10 * 60 * 1000)	/* idle entries kept this long */
+#define CLIENT_SWEEP	4096			/* entries before a sweep */
+
+/*
+ * The client table: one entry per address with sessions now or lately.
  */
 int
 acct_clients_init(struct iptable *t)
@@ -327,38 +563,73 @@ acct_clients_init(struct iptable *t)
 	return iptable_init(t, 1024, sizeof(struct acct_client));
 }
 
-/*
- * Count one more session for the client's address, unless it already has
- * limit (> 0) sessions.  Returns 0, or -1 when over the limit (errno
- * EBUSY) or out of memory (ENOMEM); then nothing was counted.
- */
-int
-acct_client_acquire(struct iptable *t, const union sockaddr_u *a, int limit)
+static int
+client_idle(void *entry, void *now)
 {
-	struct acct_client *c;
+	struct acct_client *c = entry;
 
-	if ((c = iptable_get(t, a, 1)) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (limit > 0 && c->count >= limit) {
-		errno = EBUSY;
-		return -1;
-	}
-	c->count++;
-	return 0;
+	return c->active == 0 && c->last + CLIENT_IDLE_MS <= *(int64_t *)now;
 }
 
 /*
- * Undo one acct_client_acquire() for the address.
+ * Forget clients idle for a while (their counters stop being reported).
  */
 void
-acct_client_release(struct iptable *t, const union sockaddr_u *a)
+acct_clients_sweep(struct iptable *t, int64_t now)
+{
+	iptable_sweep(t, client_idle, &now);
+}
+
+/*
+ * A new session from the client's address, unless it already has limit
+ * (> 0) sessions (errno EBUSY) or opened more than rate (> 0) per second
+ * lately (EAGAIN).  Returns the entry (counted), or NULL (nothing
+ * counted; ENOMEM too).
+ */
+struct acct_client *
+acct_client_acquire(struct iptable *t, const union sockaddr_u *a, int limit,
+    int rate, int64_t now)
+{
+	struct acct_client *c;
+
+	if (t->count >= CLIENT_SWEEP && t->count % CLIENT_SWEEP == 0)
+		iptable_sweep(t, client_idle, &now);
+	if ((c = iptable_get(t, a, 1)) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (c->rate.rate != rate)
+		tbucket_init(&c->rate, rate, rate, now);
+	c->last = now;
+	if (limit > 0 && c->active >= limit) {
+		errno = EBUSY;
+		return NULL;
+	}
+	if (rate > 0 && tbucket_take(&c->rate, 1, now) == 0) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	c->active++;
+	c->sessions++;
+	return c;
+}
+
+/*
+ * A session of the client ended, having moved up/down bytes.
+ */
+void
+acct_client_release(struct iptable *t, const union sockaddr_u *a,
+    uint64_t up, uint64_t down, int64_t now)
 {
 	struct acct_client *c = iptable_get(t, a, 0);
 
-	if (c != NULL && --c->count <= 0)
-		iptable_remove(t, c);
+	if (c == NULL)
+		return;
+	if (c->active > 0)
+		c->active--;
+	c->bytes_up += up;
+	c->bytes_down += down;
+	c->last = now;
 }
 
 /* ----- clients remembered after an HTTP login ------------------------- */

@@ -12,8 +12,21 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "iptable.h"
 #include "netaddr.h"
+#include "tbucket.h"
 #include "../auth/siphash.h"
+
+#define ACCT_HIST_BUCKETS	12
+
+/* A Prometheus-style histogram of durations, in seconds. */
+struct acct_hist {
+	uint64_t	le[ACCT_HIST_BUCKETS];	/* counts <= acct_hist_le[i] */
+	uint64_t	count;
+	double		sum;
+};
+
+extern const double acct_hist_le[ACCT_HIST_BUCKETS];
 
 struct acct_counters {
 	uint64_t	sessions_total;		/* accepted and served */
@@ -25,6 +38,18 @@ struct acct_counters {
 	uint64_t	refused_fd;		/* out of descriptors */
 	uint64_t	refused_client;		/* over per_client */
 	uint64_t	refused_user;		/* over per_user */
+	uint64_t	refused_rate;		/* over rate_per_client */
+	uint64_t	refused_quota;		/* over a user's quota */
+	uint64_t	denied;			/* by the rules */
+	uint64_t	fail_refused;		/* connect: refused */
+	uint64_t	fail_unreach;		/* connect: unreachable */
+	uint64_t	fail_timeout;		/* connect: timed out */
+	uint64_t	fail_other;		/* connect: anything else */
+	uint64_t	dns_nx;			/* no such name / no data */
+	uint64_t	dns_timeout;
+	uint64_t	dns_other;
+	struct acct_hist dns_time;		/* lookups that went out */
+	struct acct_hist connect_time;		/* connects that succeeded */
 	uint64_t	auth_failed;
 	uint64_t	dns_failed;
 	uint64_t	connect_failed;
@@ -35,6 +60,7 @@ struct acct_log {
 	int		fd;		/* -1: off */
 	int		format;		/* enum conf_log_format */
 	int		owned;		/* fd is ours to close */
+	int		syslog;		/* fd is a syslog datagram socket */
 	char		*path;		/* for messages; NULL for stderr */
 	char		*buf;
 	size_t		len;
@@ -67,16 +93,34 @@ struct acct_record {
 struct auth_user;
 struct iptable;
 
-int	acct_log_open(struct acct_log *, const char *, int,
+int	acct_log_open(struct acct_log *, const char *, int, const char *,
 	    struct event_base *, char *, size_t);
+int	acct_log_reopen(struct acct_log *);
+void	acct_log_replace(struct acct_log *, struct acct_log *);
 void	acct_log_session(struct acct_log *, const struct acct_record *,
 	    long long, long);
 void	acct_log_flush(struct acct_log *);
 void	acct_log_close(struct acct_log *);
 
+/* A client address: its sessions, its connection rate, its counters. */
+struct acct_client {
+	struct iptable_entry e;
+	int		active;		/* sessions now */
+	uint64_t	sessions;	/* since it was first seen */
+	uint64_t	bytes_up;	/* of its closed sessions */
+	uint64_t	bytes_down;
+	int64_t		last;		/* ms: last session began or ended */
+	struct tbucket	rate;		/* rate_per_client */
+};
+
+void	acct_hist_add(struct acct_hist *, double);
+
 int	acct_clients_init(struct iptable *);
-int	acct_client_acquire(struct iptable *, const union sockaddr_u *, int);
-void	acct_client_release(struct iptable *, const union sockaddr_u *);
+struct acct_client *acct_client_acquire(struct iptable *,
+	    const union sockaddr_u *, int, int, int64_t);
+void	acct_client_release(struct iptable *, const union sockaddr_u *,
+	    uint64_t, uint64_t, int64_t);
+void	acct_clients_sweep(struct iptable *, int64_t);
 
 int	acct_remember_init(struct iptable *);
 void	acct_remember_add(struct iptable *, const union sockaddr_u *,

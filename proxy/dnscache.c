@@ -284,3 +284,14 @@ dnscache_notify(struct dns_entry *e)
 		w->cb(w, e->status, e->addrs);
 	}
 }
+
+/*
+ * Drop every completed entry (lookups in flight stay, and are cached when
+ * they end).
+ */
+void
+dnscache_flush(struct dnscache *c)
+{
+	while (c->lru.lru_next != &c->lru)
+		dnscache_remove(c, c->lru.lru_next);
+}

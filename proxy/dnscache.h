@@ -66,6 +66,7 @@ void	dns_addrs_release(struct dns_addrs *);
 
 int	dnscache_init(struct dnscache *, size_t, const struct siphash_key *);
 void	dnscache_free(struct dnscache *);
+void	dnscache_flush(struct dnscache *);
 struct dns_entry *dnscache_find(struct dnscache *, const char *, int64_t);
 struct dns_entry *dnscache_add_pending(struct dnscache *, const char *,
 	    int64_t);

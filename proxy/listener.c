@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,7 +84,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		refuse(w, fd, &peer, l->proto, "limit_max_connections");
 		return;
 	}
-	session_accept(w, fd, &peer, l->proto);
+	session_accept(w, fd, &peer, l->proto, l->lstat);
 }
 
 static void
@@ -107,63 +108,69 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 }
 
 /*
- * Bind and listen on cl->addr for worker w.  Returns 0, or -1 with the
- * reason in err.
+ * Bind and listen on cl->addr for worker w; lstat: the worker's counters
+ * for it.  Returns the listener, or NULL with the reason in err.
  */
-int
-listener_open(struct listener *l, struct worker *w,
-    const struct conf_listen *cl, char *err, size_t errlen)
+struct listener *
+listener_open(struct worker *w, const struct conf_listen *cl, int lstat,
+    char *err, size_t errlen)
 {
+	struct listener *l;
 	char a[NETADDR_STRLEN];
 	socklen_t len;
-	int fd, one = 1, saved;
+	int fd = -1, one = 1, saved;
 
-	memset(l, 0, sizeof(*l));
+	netaddr_str(&cl->addr, a, sizeof(a));
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto fail;
 	l->w = w;
 	l->proto = cl->proto;
 	l->addr = cl->addr;
-	netaddr_str(&cl->addr, a, sizeof(a));
+	l->bound = cl->addr;
+	l->lstat = lstat;
 	fd = socket(cl->addr.sa.sa_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd == -1)
 		goto fail;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		goto fail_fd;
+		goto fail;
 	/* Linux hands TCP_NODELAY on to the accepted sockets */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, &cl->addr.sa, netaddr_len(&cl->addr)) == -1 ||
 	    listen(fd, LISTEN_BACKLOG) == -1)
-		goto fail_fd;
-	len = sizeof(l->addr);
-	(void)getsockname(fd, &l->addr.sa, &len);
+		goto fail;
+	len = sizeof(l->bound);
+	(void)getsockname(fd, &l->bound.sa, &len);
 	l->lev = evconnlistener_new(w->base, accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->lev == NULL) {
 		errno = ENOMEM;
-		goto fail_fd;
+		goto fail;
 	}
 	evconnlistener_set_error_cb(l->lev, accept_error_cb);
-	return 0;
-fail_fd:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	return l;
 fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	free(l);
 	snprintf(err, errlen, "listen %s %s: %s", conf_proto_name(cl->proto),
-	    a, strerror(errno));
-	return -1;
+	    a, strerror(saved));
+	return NULL;
 }
 
 /*
- * Stop listening: the socket is closed, new connections are refused by the
- * kernel.
+ * Stop listening and free: the socket is closed, new connections are
+ * refused by the kernel.
  */
 void
 listener_close(struct listener *l)
 {
+	if (l == NULL)
+		return;
 	if (l->lev != NULL)
 		evconnlistener_free(l->lev);
-	l->lev = NULL;
+	free(l);
 }
 
 void

@@ -17,12 +17,14 @@ struct listener {
 	struct worker	*w;
 	struct evconnlistener *lev;
 	enum conf_proto	proto;
-	union sockaddr_u addr;		/* as bound (port resolved) */
+	union sockaddr_u addr;		/* as configured */
+	union sockaddr_u bound;		/* as bound (port resolved) */
+	int		lstat;		/* its counters in the worker */
 };
 
-int	listener_open(struct listener *, struct worker *,
-	    const struct conf_listen *, char *, size_t);
-void	listener_close(struct listener *);
-void	listener_enable(struct listener *, int);
+struct listener	*listener_open(struct worker *, const struct conf_listen *,
+		    int, char *, size_t);
+void		listener_close(struct listener *);
+void		listener_enable(struct listener *, int);
 
 #endif

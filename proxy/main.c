@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "policy.h"
 #include "worker.h"
 #include "../auth/auth.h"
 #include "../auth/crypt_pool.h"
@@ -28,27 +29,81 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: sluice [-t] [-d] [-c FILE] [-l socks5://ADDR:PORT]... "
+	    "usage: sluice [-t] [-d] [-c FILE] [-l SCHEME://ADDR:PORT]... "
 	    "[-u USER:PASS]...\n"
 	    "\n"
-	    "A SOCKS5 forward proxy.  With no arguments: SOCKS5 on "
-	    "127.0.0.1:1080, no auth,\nlogs on stderr, in the foreground.\n"
+	    "A SOCKS5 and HTTP forward proxy.  With no arguments: SOCKS5 on "
+	    "127.0.0.1:1080\nand HTTP on 127.0.0.1:3128, no auth, logs on "
+	    "stderr, in the foreground.\n"
 	    "\n"
 	    "  -c FILE        read the configuration file (libconfig syntax)\n"
 	    "  -t             check the configuration, print it and exit "
 	    "(0 good, 1 bad)\n"
 	    "  -l URI         listen on URI instead of the configured "
 	    "listeners (repeatable):\n"
-	    "                 socks5://127.0.0.1:1080, socks5://[::1]:1080\n"
+	    "                 socks5://127.0.0.1:1080, http://[::1]:3128, "
+	    "auto://0.0.0.0:8080\n"
+	    "                 (SOCKS5, SOCKS4 and HTTP on one port), "
+	    "socks4://...\n"
 	    "  -u USER:PASS   add a user and require authentication "
 	    "(repeatable)\n"
 	    "  -d             debug logging (state transitions)\n"
 	    "  -h, --help     this help\n"
 	    "  -V, --version  print the version\n"
 	    "\n"
-	    "Signals: SIGTERM/SIGINT stop accepting and let tunnels finish "
+	    "Signals: SIGTERM/SIGINT stop accepting and let sessions finish "
 	    "for timeouts.drain\nseconds (a second signal closes them at "
-	    "once).\n");
+	    "once); SIGHUP reloads the configuration;\nSIGUSR1 reopens the "
+	    "access log.\n");
+}
+
+/* What the command line says, kept for reloads. */
+struct cli {
+	const char	*cfile;		/* -c */
+	char		**lopts;	/* -l URIs */
+	int		nl;
+	char		**uopts;	/* -u USER:PASS */
+	int		nu;
+	int		debug;		/* -d */
+	int		usage_error;	/* a flag was bad: exit 2 */
+};
+
+/*
+ * The configuration: the file (if any), then the flags, then what
+ * conf_finish() derives.  Used at start and on SIGHUP.  Returns 0, or -1
+ * with every problem in err.
+ */
+static int
+build_conf(struct conf *c, char *err, size_t errlen, void *arg)
+{
+	struct cli *cli = arg;
+	int i;
+
+	cli->usage_error = 0;
+	if (cli->cfile != NULL && conf_load_file(c, cli->cfile, err,
+	    errlen) == -1)
+		return -1;
+	if (cli->nl > 0) {
+		/* -l replaces the configured listeners */
+		free(c->listen);
+		c->listen = NULL;
+		c->nlisten = 0;
+	}
+	for (i = 0; i < cli->nl; i++)
+		if (conf_add_listen_uri(c, cli->lopts[i], err, errlen) == -1) {
+			cli->usage_error = 1;
+			return -1;
+		}
+	for (i = 0; i < cli->nu; i++)
+		if (conf_add_user_arg(c, cli->uopts[i], err, errlen) == -1) {
+			cli->usage_error = 1;
+			return -1;
+		}
+	if (conf_finish(c, err, errlen) == -1)
+		return -1;
+	if (cli->debug)
+		c->log_level = LOG_LVL_DEBUG;
+	return 0;
 }
 
 int
@@ -59,17 +114,17 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli cli;
 	struct conf conf;
-	struct auth_db *auth = NULL;
+	struct policy *pol = NULL;
 	struct worker w;
 	char err[CONF_ERRLEN];
-	const char *cfile = NULL;
-	char **lopts = NULL, **uopts = NULL;
-	int ch, check = 0, debug = 0, nl = 0, nu = 0, i, rc = 1;
+	int ch, check = 0, rc = 1;
 
-	lopts = calloc((size_t)argc, sizeof(*lopts));
-	uopts = calloc((size_t)argc, sizeof(*uopts));
-	if (lopts == NULL || uopts == NULL) {
+	memset(&cli, 0, sizeof(cli));
+	cli.lopts = calloc((size_t)argc, sizeof(*cli.lopts));
+	cli.uopts = calloc((size_t)argc, sizeof(*cli.uopts));
+	if (cli.lopts == NULL || cli.uopts == NULL) {
 		fprintf(stderr, "sluice: out of memory\n");
 		return 1;
 	}
@@ -77,102 +132,82 @@ main(int argc, char **argv)
 	    != -1) {
 		switch (ch) {
 		case 'c':
-			cfile = optarg;
+			cli.cfile = optarg;
 			break;
 		case 'd':
-			debug = 1;
+			cli.debug = 1;
 			break;
 		case 'h':
 			usage(stdout);
-			free(lopts);
-			free(uopts);
-			return 0;
+			rc = 0;
+			goto out_cli;
 		case 'l':
-			lopts[nl++] = optarg;
+			cli.lopts[cli.nl++] = optarg;
 			break;
 		case 't':
 			check = 1;
 			break;
 		case 'u':
-			uopts[nu++] = optarg;
+			cli.uopts[cli.nu++] = optarg;
 			break;
 		case 'V':
 			printf("sluice %s (libevent %s, c-ares %s)\n",
 			    SLUICE_VERSION, event_get_version(),
 			    ares_version(NULL));
-			free(lopts);
-			free(uopts);
-			return 0;
+			rc = 0;
+			goto out_cli;
 		default:
 			usage(stderr);
-			free(lopts);
-			free(uopts);
-			return 2;
+			rc = 2;
+			goto out_cli;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "sluice: unexpected argument \"%s\"\n",
 		    argv[optind]);
 		usage(stderr);
-		free(lopts);
-		free(uopts);
-		return 2;
+		rc = 2;
+		goto out_cli;
 	}
 
 	conf_init(&conf);
-	if (cfile != NULL && conf_load_file(&conf, cfile, err,
-	    sizeof(err)) == -1) {
-		fputs(err, stderr);
-		goto out;
-	}
-	if (nl > 0) {
-		/* -l replaces the configured listeners */
-		free(conf.listen);
-		conf.listen = NULL;
-		conf.nlisten = 0;
-	}
-	for (i = 0; i < nl; i++)
-		if (conf_add_listen_uri(&conf, lopts[i], err,
-		    sizeof(err)) == -1) {
+	if (build_conf(&conf, err, sizeof(err), &cli) == -1) {
+		if (cli.usage_error)
 			fprintf(stderr, "sluice: %s\n", err);
-			rc = 2;
-			goto out;
-		}
-	for (i = 0; i < nu; i++)
-		if (conf_add_user_arg(&conf, uopts[i], err, sizeof(err)) == -1) {
-			fprintf(stderr, "sluice: %s\n", err);
-			rc = 2;
-			goto out;
-		}
-	if (conf_finish(&conf, err, sizeof(err)) == -1) {
-		fputs(err, stderr);
-		goto out;
+		else
+			fputs(err, stderr);
+		rc = cli.usage_error ? 2 : 1;
+		conf_free(&conf);
+		goto out_cli;
 	}
-	if (debug)
-		conf.log_level = LOG_LVL_DEBUG;
 	if (check) {
-		printf("%s: configuration OK\n", cfile != NULL ? cfile :
+		printf("%s: configuration OK\n", cli.cfile != NULL ? cli.cfile :
 		    "(embedded default)");
 		conf_print(&conf, stdout);
+		conf_free(&conf);
 		rc = 0;
-		goto out;
+		goto out_cli;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init((enum log_level)conf.log_level);
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		log_err("c-ares: cannot initialise");
-		goto out;
+		conf_free(&conf);
+		goto out_cli;
 	}
-	if ((auth = auth_db_new(&conf)) == NULL) {
-		log_err("user table: %s", strerror(errno));
+	if ((pol = policy_new(&conf, 1, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		conf_free(&conf);
 		goto out_ares;
 	}
-	if (worker_init(&w, &conf, auth, err, sizeof(err)) == -1) {
+	if (worker_init(&w, pol, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		worker_free(&w);
 		goto out_ares;
 	}
+	w.reconf = build_conf;
+	w.reconf_arg = &cli;
 	if (worker_open_listeners(&w, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		worker_free(&w);
@@ -186,11 +221,9 @@ main(int argc, char **argv)
 	log_info("stopped");
 	rc = 0;
 out_ares:
-	auth_db_free(auth);
 	ares_library_cleanup();
-out:
-	conf_free(&conf);
-	free(lopts);
-	free(uopts);
+out_cli:
+	free(cli.lopts);
+	free(cli.uopts);
 	return rc;
 }

@@ -248,3 +248,116 @@ netaddr_ip_equal(const union sockaddr_u *a, const union sockaddr_u *b)
 		return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
 	return 0;
 }
+
+/*
+ * "ADDR/PREFIX" or a bare address (a block of one).  Host bits must be
+ * zero ("10.0.0.1/8" is refused: it is probably a typo).  Returns 0, or -1
+ * (EINVAL).
+ */
+int
+netaddr_parse_cidr(const char *s, struct netaddr_cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	uint8_t *bytes;
+	long prefix;
+	int max, i, bits;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (netaddr_parse_ip(buf, &c->addr) == -1)
+		goto bad;
+	max = c->addr.sa.sa_family == AF_INET ? 32 : 128;
+	prefix = max;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9')
+			goto bad;
+		errno = 0;
+		prefix = strtol(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || prefix < 0 || prefix > max)
+			goto bad;
+	}
+	if (c->addr.sa.sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&c->addr.in6.sin6_addr) && prefix >= 96) {
+		/* ::ffff:a.b.c.d/104 is a block of IPv4 addresses, which is
+		   how they are compared */
+		netaddr_normalize(&c->addr);
+		prefix -= 96;
+		max = 32;
+	}
+	c->prefix = (uint8_t)prefix;
+	bytes = c->addr.sa.sa_family == AF_INET ?
+	    (uint8_t *)&c->addr.in.sin_addr : c->addr.in6.sin6_addr.s6_addr;
+	for (i = 0; i < max / 8; i++) {
+		bits = (int)prefix - i * 8;
+		if (bits >= 8)
+			continue;
+		if (bits <= 0 ? bytes[i] != 0 :
+		    (bytes[i] & (0xff >> bits)) != 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * 1 when a (normalized: IPv4-mapped IPv6 counts as IPv4) is in the block.
+ */
+int
+netaddr_cidr_match(const struct netaddr_cidr *c, const union sockaddr_u *a)
+{
+	union sockaddr_u n = *a;
+	const uint8_t *x, *y;
+	int full, rest;
+
+	netaddr_normalize(&n);
+	if (n.sa.sa_family != c->addr.sa.sa_family)
+		return 0;
+	if (n.sa.sa_family == AF_INET) {
+		x = (const uint8_t *)&n.in.sin_addr;
+		y = (const uint8_t *)&c->addr.in.sin_addr;
+	} else {
+		x = n.in6.sin6_addr.s6_addr;
+		y = c->addr.in6.sin6_addr.s6_addr;
+	}
+	full = c->prefix / 8;
+	rest = c->prefix % 8;
+	if (memcmp(x, y, (size_t)full) != 0)
+		return 0;
+	return rest == 0 || ((x[full] ^ y[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/*
+ * "10.0.0.0/8", "fd00::/8".  Returns buf.
+ */
+const char *
+netaddr_cidr_str(const struct netaddr_cidr *c, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%u", netaddr_ip_str(&c->addr, ip, sizeof(ip)),
+	    c->prefix);
+	return buf;
+}
+
+/*
+ * 1 for 169.254.0.0/16 (where cloud metadata services live) and fe80::/10.
+ */
+int
+netaddr_is_link_local(const union sockaddr_u *a)
+{
+	union sockaddr_u n = *a;
+
+	netaddr_normalize(&n);
+	if (n.sa.sa_family == AF_INET)
+		return (ntohl(n.in.sin_addr.s_addr) >> 16) == 0xa9fe;
+	if (n.sa.sa_family == AF_INET6)
+		return IN6_IS_ADDR_LINKLOCAL(&n.in6.sin6_addr);
+	return 0;
+}

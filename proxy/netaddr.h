@@ -21,6 +21,12 @@ union sockaddr_u {
 /* "255.255.255.255:65535", "[ffff:...:ffff%scope]:65535" and a NUL */
 #define NETADDR_STRLEN	80
 
+/* An address block: 10.0.0.0/8, fd00::/8, or one address (/32, /128). */
+struct netaddr_cidr {
+	union sockaddr_u addr;		/* host bits zero, port 0 */
+	uint8_t		prefix;		/* 0..32 or 0..128 */
+};
+
 socklen_t	netaddr_len(const union sockaddr_u *);
 uint16_t	netaddr_port(const union sockaddr_u *);
 void		netaddr_set_port(union sockaddr_u *, uint16_t);
@@ -34,5 +40,10 @@ int		netaddr_is_loopback(const union sockaddr_u *);
 int		netaddr_is_any(const union sockaddr_u *);
 int		netaddr_ip_equal(const union sockaddr_u *,
 		    const union sockaddr_u *);
+int		netaddr_parse_cidr(const char *, struct netaddr_cidr *);
+int		netaddr_cidr_match(const struct netaddr_cidr *,
+		    const union sockaddr_u *);
+const char	*netaddr_cidr_str(const struct netaddr_cidr *, char *, size_t);
+int		netaddr_is_link_local(const union sockaddr_u *);
 
 #endif

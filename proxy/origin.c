@@ -222,3 +222,17 @@ origin_pool_get(struct origin_pool *p, const char *key)
 	p->reused++;
 	return oc;
 }
+
+/*
+ * New bounds (a reload); pooled connections over them are closed.
+ */
+void
+origin_pool_configure(struct origin_pool *p, size_t max_idle,
+    size_t per_origin, int idle_sec)
+{
+	p->max_idle = max_idle;
+	p->per_origin = per_origin;
+	p->idle_sec = idle_sec;
+	while (p->idle > p->max_idle)
+		origin_conn_free(p->lru.newer);
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "tbucket.h"
 
 #define POOL_KEEP_BUFS	16	/* free buffers kept (1 MiB) */
 #define POOL_KEEP_PIPES	16	/* free pipes kept (32 descriptors) */
@@ -188,6 +189,7 @@ relay_init(struct relay *r, struct relay_pool *pool)
 	r->end[RELAY_CLIENT].fd = -1;
 	r->end[RELAY_TARGET].fd = -1;
 	r->err_end = -1;
+	r->cap = RELAY_NO_CAP;
 }
 
 /*
@@ -316,7 +318,7 @@ flush_dir(struct relay *r, int d)
  * writes them first), or -1 with another errno on error.
  */
 static ssize_t
-fill_dir(struct relay *r, int d)
+fill_dir(struct relay *r, int d, size_t max)
 {
 	struct relay_dir *dir = &r->dir[d];
 	struct relay_end *src = &r->end[d];
@@ -334,7 +336,8 @@ fill_dir(struct relay *r, int d)
 	if (dir->pipe != NULL) {
 		do
 			n = splice(src->fd, NULL, dir->pipe->wfd, NULL,
-			    dir->pipe->size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			    dir->pipe->size < max ? dir->pipe->size : max,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		while (n == -1 && errno == EINTR);
 		if (n > 0) {
 			dir->pipe->bytes += (uint32_t)n;
@@ -346,7 +349,7 @@ fill_dir(struct relay *r, int d)
 			p->splice_ok = 0;
 			pipe_put(p, dir->pipe);
 			dir->pipe = NULL;
-			return fill_dir(r, d);
+			return fill_dir(r, d, max);
 		}
 		if (n == -1 && errno == EAGAIN && dir->pipe->bytes == 0) {
 			pipe_put(p, dir->pipe);
@@ -356,7 +359,8 @@ fill_dir(struct relay *r, int d)
 	}
 	do
 		n = read(src->fd, dir->buf->data + dir->buf->len,
-		    dir->buf->cap - dir->buf->len);
+		    dir->buf->cap - dir->buf->len < max ?
+		    dir->buf->cap - dir->buf->len : max);
 	while (n == -1 && errno == EINTR);
 	if (n > 0) {
 		dir->buf->len += (uint32_t)n;
@@ -370,16 +374,96 @@ fill_dir(struct relay *r, int d)
 }
 
 /*
- * Move bytes in direction d until the source is empty, the sink is full or
- * the budget is spent.  Returns 1 when it stopped on the budget with the
- * source still readable, 0 otherwise, -1 on error.
+ * Bytes direction d may read now under its bandwidth limits (up to want):
+ * 0 when a bucket is empty, and then the shaping timer is armed for when
+ * enough will have accrued.
+ */
+static size_t
+shape_allow(struct relay *r, int d, size_t want, int64_t now)
+{
+	struct relay_shaping *sh = r->shaping;
+	struct tbucket *b[2];
+	struct timeval tv;
+	int64_t wait;
+
+	if (sh == NULL)
+		return want;
+	b[0] = &sh->conn[d];
+	b[1] = sh->user[d];
+	if ((want = (size_t)tbucket_allow(b, 2, (int64_t)want, now, &wait)) > 0)
+		return want;
+	if (!evtimer_pending(&sh->timer, NULL)) {
+		tv.tv_sec = (time_t)(wait / 1000);
+		tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+		evtimer_add(&sh->timer, &tv);
+	}
+	sh->waiting |= 1u << d;
+	return 0;
+}
+
+static void
+shape_spend(struct relay *r, int d, size_t n, int64_t now)
+{
+	struct tbucket *b[2];
+
+	if (r->shaping == NULL)
+		return;
+	b[0] = &r->shaping->conn[d];
+	b[1] = r->shaping->user[d];
+	tbucket_spend(b, 2, (int64_t)n, now);
+}
+
+static void
+shape_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	int d;
+
+	(void)fd;
+	(void)what;
+	/* the buckets refilled: the throttled sources read again */
+	for (d = 0; d < 2; d++)
+		if (r->shaping->waiting & (1u << d))
+			event_active(&r->end[d].ev, EV_READ, 1);
+	r->shaping->waiting = 0;
+}
+
+/*
+ * Limit the relay's bandwidth: conn_rate bytes/s each way for this relay
+ * (0: none), and the user's shared buckets user[RELAY_UP/DOWN] (NULL:
+ * none).  Returns 0, or -1 (ENOMEM).
+ */
+int
+relay_shape(struct relay *r, struct event_base *base, int64_t conn_rate,
+    struct tbucket *user_up, struct tbucket *user_down, int64_t now)
+{
+	struct relay_shaping *sh;
+
+	if (conn_rate <= 0 && user_up == NULL && user_down == NULL)
+		return 0;
+	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+		return -1;
+	tbucket_init(&sh->conn[RELAY_UP], conn_rate, conn_rate, now);
+	tbucket_init(&sh->conn[RELAY_DOWN], conn_rate, conn_rate, now);
+	sh->user[RELAY_UP] = user_up;
+	sh->user[RELAY_DOWN] = user_down;
+	evtimer_assign(&sh->timer, base, shape_timer_cb, r);
+	r->shaping = sh;
+	return 0;
+}
+
+/*
+ * Move bytes in direction d until the source is empty, the sink is full,
+ * the budget is spent or a bandwidth limit holds it.  Returns 1 when it
+ * stopped on the budget with the source still readable, 0 otherwise, -1
+ * on error.
  */
 static int
 pump(struct relay *r, int d, int64_t now)
 {
 	struct relay_dir *dir = &r->dir[d];
 	struct relay_end *src = &r->end[d], *dst = &r->end[!d];
-	size_t budget = RELAY_BUDGET;
+	size_t budget = RELAY_BUDGET, allow;
 	ssize_t n;
 	int rc;
 
@@ -407,8 +491,17 @@ pump(struct relay *r, int d, int64_t now)
 			return 0;
 		if (budget == 0)
 			return 1;
-		n = fill_dir(r, d);
+		if (r->cap == 0)
+			return 0;	/* the owner decides what next */
+		if ((allow = shape_allow(r, d, budget, now)) == 0)
+			return 0;	/* the shaping timer comes back */
+		if (allow > r->cap)
+			allow = (size_t)r->cap;
+		n = fill_dir(r, d, allow);
 		if (n > 0) {
+			shape_spend(r, d, (size_t)n, now);
+			if (r->cap != RELAY_NO_CAP)
+				r->cap -= (uint64_t)n;
 			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 			r->last_active = now;
 			continue;
@@ -466,6 +559,12 @@ void
 relay_release(struct relay *r)
 {
 	int d;
+
+	if (r->shaping != NULL) {
+		evtimer_del(&r->shaping->timer);
+		free(r->shaping);
+		r->shaping = NULL;
+	}
 
 	for (d = 0; d < 2; d++) {
 		if (r->dir[d].buf != NULL)

@@ -32,6 +32,8 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "tbucket.h"
+
 #define RELAY_CLIENT	0	/* end index; also dir index of "up" */
 #define RELAY_TARGET	1	/* end index; also dir index of "down" */
 #define RELAY_UP	0	/* client -> target: source is end[0] */
@@ -74,6 +76,16 @@ struct relay_pool {
 	unsigned	trim_set:1;	/* trim is assigned (pool attached) */
 };
 
+struct tbucket;
+
+/* Bandwidth limits of a relay (only relays that have some). */
+struct relay_shaping {
+	struct tbucket	conn[2];	/* conn_bandwidth, per direction */
+	struct tbucket	*user[2];	/* the user's shared buckets, or NULL */
+	struct event	timer;		/* buckets refilled: read again */
+	unsigned	waiting;	/* directions held (bit per dir) */
+};
+
 struct relay_end {
 	int		fd;
 	struct event	ev;		/* the session's; edge-triggered */
@@ -96,7 +108,12 @@ struct relay {
 	int		err;		/* errno of a failure */
 	int		err_end;	/* which end failed */
 	int64_t		last_active;	/* ms of the last byte moved */
+	struct relay_shaping *shaping;	/* bandwidth limits, or NULL */
+	uint64_t	cap;		/* bytes it may still read, both ways
+					   (a quota's rest; RELAY_NO_CAP) */
 };
+
+#define RELAY_NO_CAP	UINT64_MAX
 
 enum relay_status {
 	RELAY_OK = 0,		/* wait for more events */
@@ -111,6 +128,8 @@ void	relay_init(struct relay *, struct relay_pool *);
 int	relay_preload(struct relay *, int, const void *, size_t);
 enum relay_status relay_io(struct relay *, int, short, int64_t);
 void	relay_release(struct relay *);
+int	relay_shape(struct relay *, struct event_base *, int64_t,
+	    struct tbucket *, struct tbucket *, int64_t);
 size_t	relay_in_flight(const struct relay *, int);
 
 #endif

@@ -426,3 +426,22 @@ resolver_is_timeout(int status)
 {
 	return status == ARES_ETIMEOUT;
 }
+
+/*
+ * A reload: new servers and cache cap take effect for new lookups (the
+ * cache is emptied; answers in flight still come back).  Timeouts and
+ * tries are fixed when the channel is made.
+ */
+void
+resolver_reconfigure(struct resolver *r, const struct conf *c)
+{
+	char err[256];
+
+	if (c->ndns_servers > 0 && set_servers(r, c, err, sizeof(err)) == -1)
+		log_warn("reload: %s", err);
+	/* no servers configured: the ones in use stay (going back to
+	   /etc/resolv.conf needs a restart) */
+	r->ttl_cap_ms = (int64_t)c->dns_cache_ttl * 1000;
+	dnscache_flush(&r->cache);
+	r->cache.max = c->dns_cache_ttl > 0 ? (size_t)c->dns_cache_size : 0;
+}

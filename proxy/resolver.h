@@ -34,6 +34,7 @@ struct resolver_stats {
 struct resolver *resolver_new(struct event_base *, const struct conf *,
 		    char *, size_t);
 void		resolver_free(struct resolver *);
+void		resolver_reconfigure(struct resolver *, const struct conf *);
 enum resolver_rc resolver_lookup(struct resolver *, const char *,
 		    struct dns_waiter *, dns_waiter_cb, int *,
 		    struct dns_addrs **);

@@ -27,8 +27,23 @@ session_client_fd(const struct session *s)
 	return s->relay.end[RELAY_CLIENT].fd;
 }
 
+enum session_admit {
+	SESSION_ADMIT_OK = 0,
+	SESSION_ADMIT_PER_USER,		/* limits.per_user */
+	SESSION_ADMIT_QUOTA_DAY,	/* limits.user_quota_daily */
+	SESSION_ADMIT_QUOTA_MONTH,	/* limits.user_quota_monthly */
+};
+
 /* session.c */
 void	session_set_state(struct session *, enum session_state);
+enum session_admit session_user_admit(struct session *);
+void	session_user_release(struct session *);
+int	session_charge(struct session *, uint64_t, uint64_t);
+unsigned session_protocol(const struct session *);
+struct rules_verdict;
+void	session_rules(struct session *, const union sockaddr_u *,
+	    struct rules_verdict *);
+const char *session_admit_str(enum session_admit);
 void	session_deadline(struct session *, int64_t);
 void	session_fail(struct session *, uint8_t, int, const char *,
 	    const char *, ...) __attribute__((format(printf, 5, 6)));
@@ -55,5 +70,7 @@ void	session_http_client_event(struct session *, short);
 void	session_http_client_drained(struct session *);
 void	session_http_timeout(struct session *);
 void	session_http_fail(struct session *, int, const char *, const char *);
+const char *session_http_method(const struct session *);
+void	session_http_log_interim(struct session *);
 
 #endif

@@ -39,7 +39,9 @@
 #include "acct.h"
 #include "clock.h"
 #include "log.h"
+#include "policy.h"
 #include "resolver.h"
+#include "rules.h"
 #include "session-internal.h"
 #include "socks4.h"
 #include "socks5.h"
@@ -57,6 +59,8 @@ static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_target_cb(evutil_socket_t, short, void *);
 static void	session_client_cb(evutil_socket_t, short, void *);
 static void	session_connect_next(struct session *);
+static int	session_shape(struct session *, int64_t);
+static void	session_relay_event(struct session *, int, short);
 
 static const char *const state_names[] = {
 	"sniff", "s5-greeting", "s5-auth", "s5-auth-wait", "s5-request",
@@ -134,9 +138,9 @@ session_set_kind(struct session *s, enum session_kind k)
  */
 int
 session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
-    enum conf_proto listener)
+    enum conf_proto listener, int lstat)
 {
-	const struct conf *c = w->conf;
+	const struct conf *c = &w->pol->conf;
 	struct session *s;
 	int one = 1;
 
@@ -146,6 +150,8 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 		return -1;
 	}
 	s->w = w;
+	s->pol = policy_ref(w->pol);
+	s->conf = &s->pol->conf;
 	s->id = ++w->next_id;
 	s->listener = listener;
 	s->client = *peer;
@@ -156,15 +162,20 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	evtimer_assign(&s->timer, w->base, session_timer_cb, s);
 	session_link(w, s);
 
-	if (c->per_client > 0) {
-		if (acct_client_acquire(&w->clients, &s->client,
-		    c->per_client) == -1) {
+	if (acct_client_acquire(&w->clients, &s->client, c->per_client,
+	    c->rate_per_client, s->t_start) == NULL) {
+		if (errno == EBUSY)
 			w->ctr.refused_client++;
-			session_close(s, "limit_per_client");
-			return -1;
-		}
-		s->flags |= SESSION_F_CLIENT_SLOT;
+		else if (errno == EAGAIN)
+			w->ctr.refused_rate++;
+		session_close(s, errno == EBUSY ? "limit_per_client" :
+		    errno == EAGAIN ? "limit_rate" : "out_of_memory");
+		return -1;
 	}
+	s->flags |= SESSION_F_CLIENT_SLOT;
+	s->lstat = worker_listener_stats(w, lstat);
+	s->lstat->active++;
+	s->lstat->sessions++;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->bev = bufferevent_socket_new(w->base, fd, 0);
 	if (s->bev == NULL) {
@@ -200,6 +211,151 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	return 0;
 }
 
+/* ----- users: slots, quotas, accounting ------------------------------------ */
+
+const char *
+session_admit_str(enum session_admit a)
+{
+	switch (a) {
+	case SESSION_ADMIT_OK:
+		return "ok";
+	case SESSION_ADMIT_PER_USER:
+		return "limit_per_user";
+	case SESSION_ADMIT_QUOTA_DAY:
+		return "quota_daily";
+	case SESSION_ADMIT_QUOTA_MONTH:
+		return "quota_monthly";
+	}
+	return "?";
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* 1 when the user's daily or monthly quota is used up (2: monthly). */
+static int
+quota_reached(const struct auth_user *u)
+{
+	struct user_state *st = u->st;
+	int64_t now = wall_ms();
+
+	user_state_roll(st, policy_day(now), policy_month(now));
+	if (u->quota_daily > 0 && st->used_day >= (uint64_t)u->quota_daily)
+		return 1;
+	if (u->quota_monthly > 0 &&
+	    st->used_month >= (uint64_t)u->quota_monthly)
+		return 2;
+	return 0;
+}
+
+/*
+ * The session has a user: count it (limits.per_user, the user's own
+ * override first) and check the quotas.  Returns SESSION_ADMIT_OK, or why
+ * not (then nothing is counted; the caller refuses).
+ */
+enum session_admit
+session_user_admit(struct session *s)
+{
+	struct auth_user *u = s->user;
+	int q;
+
+	if (u == NULL)
+		return SESSION_ADMIT_OK;
+	if ((q = quota_reached(u)) != 0) {
+		u->st->denied++;
+		slog_info(s, "user \"%s\" has used the %s quota", u->name,
+		    q == 1 ? "daily" : "monthly");
+		return q == 1 ? SESSION_ADMIT_QUOTA_DAY :
+		    SESSION_ADMIT_QUOTA_MONTH;
+	}
+	if (s->flags & SESSION_F_USER_SLOT)
+		return SESSION_ADMIT_OK;
+	if (u->per_user > 0 && u->st->active >= u->per_user) {
+		s->w->ctr.refused_user++;
+		u->st->denied++;
+		slog_info(s, "user \"%s\" has %d sessions (limits.per_user "
+		    "%d): refused", u->name, u->st->active, u->per_user);
+		return SESSION_ADMIT_PER_USER;
+	}
+	u->st->active++;
+	u->st->sessions++;
+	s->flags |= SESSION_F_USER_SLOT;
+	return SESSION_ADMIT_OK;
+}
+
+/*
+ * Give back the user's slot (closing, or an HTTP connection switching
+ * users between requests).
+ */
+void
+session_user_release(struct session *s)
+{
+	if ((s->flags & SESSION_F_USER_SLOT) && s->user != NULL)
+		s->user->st->active--;
+	s->flags &= ~SESSION_F_USER_SLOT;
+}
+
+/*
+ * Count bytes against the user (counters, quotas): up/down for HTTP, and
+ * whatever the relay moved since the last call.  Returns -1 when a quota
+ * is now used up (the caller ends the session), else 0.
+ */
+int
+session_charge(struct session *s, uint64_t up, uint64_t down)
+{
+	struct user_state *st;
+	int64_t now;
+	uint64_t ru = s->relay.dir[RELAY_UP].bytes;
+	uint64_t rd = s->relay.dir[RELAY_DOWN].bytes;
+
+	s->http_up += up;
+	s->http_down += down;
+	up += ru - s->charged[0];
+	down += rd - s->charged[1];
+	s->charged[0] = ru;
+	s->charged[1] = rd;
+	if (s->user == NULL || up + down == 0)
+		return 0;
+	st = s->user->st;
+	st->bytes_up += up;
+	st->bytes_down += down;
+	if (s->user->quota_daily == 0 && s->user->quota_monthly == 0)
+		return 0;
+	now = wall_ms();
+	user_state_roll(st, policy_day(now), policy_month(now));
+	st->used_day += up + down;
+	st->used_month += up + down;
+	s->w->users.dirty = 1;
+	return quota_reached(s->user) ? -1 : 0;
+}
+
+/*
+ * The CONF_P_* the rules see for this session (and its current request).
+ */
+unsigned
+session_protocol(const struct session *s)
+{
+	switch (s->kind) {
+	case SESSION_K_SOCKS5:
+		return CONF_P_SOCKS5;
+	case SESSION_K_SOCKS4:
+		return CONF_P_SOCKS4;
+	case SESSION_K_HTTP:
+		return session_http_method(s) != NULL &&
+		    strcmp(session_http_method(s), "CONNECT") == 0 ?
+		    CONF_P_CONNECT : CONF_P_HTTP;
+	case SESSION_K_SNIFF:
+		break;
+	}
+	return 0;
+}
+
 /* ----- ending --------------------------------------------------------- */
 
 static void
@@ -227,20 +383,15 @@ kind_name(const struct session *s)
 	return conf_proto_name(s->listener);
 }
 
-/*
- * The access-log line of a SOCKS session (HTTP logs each request).
- */
-void
-session_log(struct session *s)
+/* Write the access-log record of a SOCKS session (final or interim). */
+static void
+session_record(struct session *s, const char *end)
 {
 	struct worker *w = s->w;
 	struct acct_record r;
 	struct timeval tv;
 	char status[8];
 
-	if (s->flags & SESSION_F_LOGGED)
-		return;
-	s->flags |= SESSION_F_LOGGED;
 	if (s->flags & SESSION_F_REPLIED)
 		snprintf(status, sizeof(status), "0x%02x", s->rep);
 	else
@@ -257,13 +408,38 @@ session_log(struct session *s)
 	r.status = status;
 	r.http_status = s->flags & SESSION_F_REPLIED ?
 	    (s->rep == SOCKS5_REP_SUCCESS || s->rep == SOCKS4_REP_GRANTED ?
-	    200 : 502) : 0;
+	    200 : s->rep == SOCKS5_REP_NOT_ALLOWED ? 403 : 502) : 0;
 	r.up = s->relay.dir[RELAY_UP].bytes;
 	r.down = s->relay.dir[RELAY_DOWN].bytes;
 	r.dur_ms = clock_ms() - s->t_start;
-	r.end = s->end != NULL ? s->end : "-";
+	r.end = end != NULL ? end : "-";
 	gettimeofday(&tv, NULL);
 	acct_log_session(&w->alog, &r, tv.tv_sec, tv.tv_usec);
+}
+
+/*
+ * The access-log line of a SOCKS session (HTTP logs each request).
+ */
+void
+session_log(struct session *s)
+{
+	if (s->flags & SESSION_F_LOGGED)
+		return;
+	s->flags |= SESSION_F_LOGGED;
+	session_record(s, s->end);
+}
+
+/*
+ * An interim record (log.interim) of a live session: the bytes so far,
+ * end=interim.
+ */
+void
+session_log_interim(struct session *s)
+{
+	if (s->kind == SESSION_K_HTTP)
+		session_http_log_interim(s);
+	else
+		session_record(s, "interim");
 }
 
 /*
@@ -320,12 +496,21 @@ session_close(struct session *s, const char *reason)
 	relay_release(&s->relay);
 
 	if (s->flags & SESSION_F_CLIENT_SLOT)
-		acct_client_release(&w->clients, &s->client);
-	if ((s->flags & SESSION_F_USER_SLOT) && s->user != NULL)
-		s->user->active--;
+		acct_client_release(&w->clients, &s->client,
+		    s->relay.dir[RELAY_UP].bytes + s->http_up,
+		    s->relay.dir[RELAY_DOWN].bytes + s->http_down, clock_ms());
+	if (s->lstat != NULL) {
+		s->lstat->active--;
+		s->lstat->bytes_up += s->relay.dir[RELAY_UP].bytes +
+		    s->http_up;
+		s->lstat->bytes_down += s->relay.dir[RELAY_DOWN].bytes +
+		    s->http_down;
+	}
+	session_user_release(s);
 	w->ctr.sessions_active--;
 	w->ctr.bytes_up += s->relay.dir[RELAY_UP].bytes;
 	w->ctr.bytes_down += s->relay.dir[RELAY_DOWN].bytes;
+	session_charge(s, 0, 0);
 	session_log(s);
 
 	if (s->prev != NULL)
@@ -334,6 +519,7 @@ session_close(struct session *s, const char *reason)
 		w->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
+	policy_release(s->pol);
 	free(s->host);
 	free(s);
 	worker_session_gone(w);
@@ -571,11 +757,96 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* ----- resolving and connecting ----------------------------------------- */
 
+/*
+ * The rules' verdict on reaching the session's target (s->host, s->port)
+ * at addr, for its user, client and protocol.
+ */
+void
+session_rules(struct session *s, const union sockaddr_u *addr,
+    struct rules_verdict *v)
+{
+	struct rules_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.user = s->user != NULL ? s->user->name : NULL;
+	q.client = &s->client;
+	q.protocol = session_protocol(s);
+	q.method = s->kind == SESSION_K_HTTP ? session_http_method(s) : NULL;
+	q.host = s->host;
+	q.port = s->port;
+	q.addr = addr;
+	rules_check(&s->pol->conf, &s->pol->guard, &q, v);
+}
+
+/*
+ * The rules on every address the target resolved to: returns the list of
+ * allowed ones (a new reference), or NULL after refusing the client (no
+ * address allowed; the first refusal names the rule).
+ */
+static struct dns_addrs *
+session_allowed(struct session *s, struct dns_addrs *addrs)
+{
+	struct policy *p = s->pol;
+	struct rules_verdict v, first;
+	struct dns_addrs *ok;
+	char a[NETADDR_STRLEN], why[600];
+	int i;
+
+	if (p->conf.nrules == 0 && !p->guard.shared)
+		return dns_addrs_ref(addrs);
+	if ((ok = dns_addrs_new(addrs->n)) == NULL) {
+		session_fail(s, SOCKS5_REP_FAILURE, 503, "out_of_memory",
+		    "out of memory");
+		return NULL;
+	}
+	memset(&first, 0, sizeof(first));
+	for (i = 0; i < addrs->n; i++) {
+		session_rules(s, &addrs->a[i], &v);
+		if (v.action == CONF_ALLOW)
+			ok->a[ok->n++] = addrs->a[i];
+		else if (first.action == CONF_ALLOW) {
+			first = v;
+			s->trying = addrs->a[i];
+			netaddr_set_port(&s->trying, s->port);
+		}
+	}
+	if (ok->n > 0)
+		return ok;
+	dns_addrs_release(ok);
+	s->denied_rule = first.rule;
+	s->w->ctr.denied++;
+	if (s->user != NULL)
+		s->user->st->denied++;
+	netaddr_ip_str(&s->trying, a, sizeof(a));
+	if (first.protected)
+		snprintf(why, sizeof(why), "%s (%s) is a protected destination "
+		    "on this gateway (loopback, link-local or the proxy's own "
+		    "address): a rule must allow it by address", s->host, a);
+	else {
+		const struct conf_rule *r = &p->conf.rules[first.rule - 1];
+
+		snprintf(why, sizeof(why), "%s port %u (%s) is denied by rule "
+		    "#%d%s%s%s", s->host, s->port, a, first.rule,
+		    r->name ? " \"" : "", r->name ? r->name : "",
+		    r->name ? "\"" : "");
+	}
+	slog_info(s, "%s", why);
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, 403, first.protected ?
+	    "denied_protected" : "denied", "%s", why);
+	return NULL;
+}
+
 static void
 session_resolved(struct session *s, int status, struct dns_addrs *addrs)
 {
 	if (status != ARES_SUCCESS || addrs == NULL || addrs->n == 0) {
 		s->w->ctr.dns_failed++;
+		if (status == ARES_ENOTFOUND || status == ARES_ENODATA)
+			s->w->ctr.dns_nx++;
+		else if (resolver_is_timeout(status))
+			s->w->ctr.dns_timeout++;
+		else
+			s->w->ctr.dns_other++;
 		slog_info(s, "resolve %s: %s", s->host,
 		    resolver_strerror(status));
 		session_fail(s, upstream_dns_to_rep(status),
@@ -584,10 +855,12 @@ session_resolved(struct session *s, int status, struct dns_addrs *addrs)
 		    s->host, resolver_strerror(status));
 		return;
 	}
-	s->addrs = dns_addrs_ref(addrs);
+	if ((s->addrs = session_allowed(s, addrs)) == NULL)
+		return;		/* refused */
 	s->addr_idx = 0;
 	session_set_state(s, SESSION_S_CONNECTING);
-	s->t_deadline = clock_ms() + (int64_t)s->w->conf->to_connect * 1000;
+	s->t_phase = clock_ms();
+	s->t_deadline = s->t_phase + (int64_t)s->conf->to_connect * 1000;
 	session_connect_next(s);
 }
 
@@ -597,6 +870,8 @@ dns_cb(struct dns_waiter *wt, int status, struct dns_addrs *addrs)
 	struct session *s = (struct session *)(void *)((char *)wt -
 	    offsetof(struct session, dns));
 
+	acct_hist_add(&s->w->ctr.dns_time,
+	    (double)(clock_ms() - s->t_phase) / 1000);
 	session_resolved(s, status, addrs);
 }
 
@@ -608,7 +883,7 @@ dns_cb(struct dns_waiter *wt, int status, struct dns_addrs *addrs)
 void
 session_target(struct session *s, const union sockaddr_u *ip)
 {
-	const struct conf *c = s->w->conf;
+	const struct conf *c = s->conf;
 	struct dns_addrs *addrs;
 	int status;
 
@@ -625,6 +900,7 @@ session_target(struct session *s, const union sockaddr_u *ip)
 		return;
 	}
 	session_set_state(s, SESSION_S_RESOLVING);
+	s->t_phase = clock_ms();
 	/* c-ares gives up after its tries; this is a backstop */
 	session_deadline(s, (int64_t)c->dns_timeout_ms * c->dns_tries *
 	    (c->ndns_servers > 1 ? c->ndns_servers : 1) + 2000);
@@ -654,6 +930,25 @@ session_connect_failed(struct session *s)
 	char a[NETADDR_STRLEN];
 
 	s->w->ctr.connect_failed++;
+	switch (s->err) {
+	case ECONNREFUSED:
+		s->w->ctr.fail_refused++;
+		break;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		s->w->ctr.fail_unreach++;
+		break;
+	case ETIMEDOUT:
+		s->w->ctr.fail_timeout++;
+		break;
+	default:
+		s->w->ctr.fail_other++;
+		break;
+	}
+	if (s->user != NULL)
+		s->user->st->connect_failed++;
 	netaddr_str(&s->trying, a, sizeof(a));
 	slog_info(s, "connect %s (%s): %s", s->host, a, strerror(s->err));
 	if (s->err == EMFILE || s->err == ENFILE)
@@ -733,6 +1028,8 @@ session_target_adopt(struct session *s, int fd)
 static void
 session_connected(struct session *s)
 {
+	acct_hist_add(&s->w->ctr.connect_time,
+	    (double)(clock_ms() - s->t_phase) / 1000);
 	s->connected = s->trying;
 	dns_addrs_release(s->addrs);
 	s->addrs = NULL;
@@ -785,17 +1082,33 @@ session_relay_start(struct session *s, const void *reply, size_t n)
 	ce->wr_ready = 1;
 	session_set_state(s, SESSION_S_RELAY);
 	r->last_active = clock_ms();
-	session_deadline(s, (int64_t)s->w->conf->to_idle * 1000);
-	switch (relay_io(r, RELAY_CLIENT, 0, r->last_active)) {
-	case RELAY_OK:
-		break;
-	case RELAY_DONE:
-		session_close(s, "done");
-		break;
-	case RELAY_ERROR:
-		session_close(s, "relay_error");
-		break;
+	if (session_shape(s, r->last_active) == -1) {
+		session_close(s, "out_of_memory");
+		return;
 	}
+	session_deadline(s, (int64_t)s->conf->to_idle * 1000);
+	session_relay_event(s, RELAY_CLIENT, 0);
+}
+
+/*
+ * The tunnel's bandwidth limits: conn_bandwidth for itself, and the
+ * user's user_bandwidth (the user's own, else the global one), shared by
+ * all the user's tunnels.  Returns 0, or -1 (ENOMEM).
+ */
+static int
+session_shape(struct session *s, int64_t now)
+{
+	struct user_state *st = s->user != NULL ? s->user->st : NULL;
+	int64_t ubw = s->user != NULL ? s->user->bandwidth : 0;
+
+	if (st != NULL && ubw > 0 && st->bw_rate != ubw) {
+		tbucket_init(&st->bw[RELAY_UP], ubw, ubw, now);
+		tbucket_init(&st->bw[RELAY_DOWN], ubw, ubw, now);
+		st->bw_rate = ubw;
+	}
+	return relay_shape(&s->relay, s->w->base, s->conf->conn_bandwidth,
+	    ubw > 0 ? &st->bw[RELAY_UP] : NULL,
+	    ubw > 0 ? &st->bw[RELAY_DOWN] : NULL, now);
 }
 
 static const char *
@@ -817,11 +1130,45 @@ relay_end_reason(const struct relay *r)
 	}
 }
 
+/*
+ * What the user's quotas still allow (RELAY_NO_CAP: no quota): a tunnel
+ * reads no more than that before its bytes are charged, so a quota is cut
+ * at the byte, not a relay pass later.
+ */
+static uint64_t
+quota_left(const struct session *s)
+{
+	const struct auth_user *u = s->user;
+	uint64_t left = RELAY_NO_CAP, q;
+
+	if (u == NULL || (u->quota_daily == 0 && u->quota_monthly == 0))
+		return left;
+	(void)quota_reached(u);		/* rolls the periods */
+	if (u->quota_daily > 0) {
+		q = (uint64_t)u->quota_daily;
+		left = u->st->used_day >= q ? 0 : q - u->st->used_day;
+	}
+	if (u->quota_monthly > 0) {
+		q = (uint64_t)u->quota_monthly;
+		q = u->st->used_month >= q ? 0 : q - u->st->used_month;
+		if (q < left)
+			left = q;
+	}
+	return left;
+}
+
 static void
 session_relay_event(struct session *s, int end, short what)
 {
+	s->relay.cap = quota_left(s);
 	switch (relay_io(&s->relay, end, what, clock_ms())) {
 	case RELAY_OK:
+		if (s->user != NULL && session_charge(s, 0, 0) == -1) {
+			slog_info(s, "user \"%s\" used up a transfer quota: "
+			    "tunnel closed", s->user->name);
+			s->w->ctr.refused_quota++;
+			session_close(s, "quota_exceeded");
+		}
 		return;
 	case RELAY_DONE:
 		session_close(s, "done");
@@ -876,7 +1223,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (s->state) {
 	case SESSION_S_RELAY:
 		now = clock_ms();
-		idle_ms = (int64_t)s->w->conf->to_idle * 1000;
+		idle_ms = (int64_t)s->conf->to_idle * 1000;
 		if (now - s->relay.last_active < idle_ms) {
 			/* bytes moved since it was armed: re-arm lazily */
 			session_deadline(s, s->relay.last_active + idle_ms -

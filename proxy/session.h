@@ -27,6 +27,8 @@
 
 struct auth_user;
 struct bufferevent;
+struct listener_stats;
+struct policy;
 struct crypt_job;
 struct http_state;
 struct worker;
@@ -61,10 +63,13 @@ enum session_state {
 #define SESSION_F_REPLIED	0x08	/* a SOCKS reply was sent */
 #define SESSION_F_FLUSH_CLOSE	0x10	/* close once output is flushed */
 #define SESSION_F_LOGGED	0x20	/* its access-log line is written */
+#define SESSION_F_THROTTLED	0x40	/* a bandwidth limit holds it */
 
 struct session {
 	struct session	*next, *prev;	/* worker's list of live sessions */
 	struct worker	*w;
+	struct policy	*pol;		/* the configuration it runs under */
+	const struct conf *conf;	/* &pol->conf */
 	uint64_t	id;
 	enum session_state state;
 	enum session_kind kind;
@@ -78,6 +83,7 @@ struct session {
 	union sockaddr_u connected;	/* target address connected to */
 	int64_t		t_start;	/* ms: accepted */
 	int64_t		t_deadline;	/* ms: connect must be done by then */
+	int64_t		t_phase;	/* ms: the lookup or connect began */
 	struct bufferevent *bev;	/* client, during negotiation */
 	struct event	timer;		/* the one deadline of the state */
 	struct relay	relay;		/* ends (sockets, events), dirs */
@@ -89,12 +95,21 @@ struct session {
 	struct http_state *http;	/* HTTP sessions only */
 	int		err;		/* errno of the last failure */
 	const char	*end;		/* why it ended: one token */
+	uint64_t	charged[2];	/* relay bytes counted for the user */
+	uint64_t	http_up;	/* bytes of forwarded HTTP requests */
+	uint64_t	http_down;
+	int		denied_rule;	/* rule that refused it (1-based) */
+	struct listener_stats *lstat;	/* counters of its listener */
+	struct event	*throttle;	/* bandwidth wait (allocated when
+					   first needed) */
 };
 
 int	session_accept(struct worker *, int, const union sockaddr_u *,
-	    enum conf_proto);
+	    enum conf_proto, int);
 void	session_close(struct session *, const char *);
 void	session_close_all(struct worker *, const char *);
+void	session_log_interim(struct session *);
+void	session_http_live(const struct session *, uint64_t *, uint64_t *);
 const char *session_state_name(enum session_state);
 
 #endif

@@ -29,8 +29,11 @@
 #include "clock.h"
 #include "http.h"
 #include "origin.h"
+#include "policy.h"
+#include "rules.h"
 #include "session-internal.h"
 #include "socks5.h"
+#include "tbucket.h"
 #include "worker.h"
 #include "../auth/auth.h"
 #include "../auth/base64.h"
@@ -74,6 +77,9 @@ struct http_state {
 	unsigned	client_eof:1;	/* client half-closed */
 	int		crypt_verdict;	/* 1/-1: the pool's answer for the
 					   head being parsed again; 0: none */
+	struct tbucket	conn_bw[2];	/* conn_bandwidth: up, down */
+	struct event	throttle;	/* a bandwidth limit lets go */
+	unsigned	throttled;	/* directions held (bit per dir) */
 	enum http_framing req_framing;
 	uint64_t	req_left;	/* HTTP_BODY_LENGTH: bytes to go */
 	struct http_chunked req_chunk;
@@ -93,6 +99,7 @@ static void	origin_read_cb(struct bufferevent *, void *);
 static void	origin_write_cb(struct bufferevent *, void *);
 static void	origin_event_cb(struct bufferevent *, short, void *);
 static void	pump_request(struct session *);
+static void	throttle_cb(evutil_socket_t, short, void *);
 static int	pump_response(struct session *);
 static void	request_complete(struct session *);
 static int	parse_request(struct session *);
@@ -100,7 +107,7 @@ static int	parse_request(struct session *);
 static struct http_limits
 limits(const struct session *s)
 {
-	const struct conf *c = s->w->conf;
+	const struct conf *c = s->conf;
 	struct http_limits l = {
 		.head_max = (uint32_t)c->http_head_max,
 		.line_max = (uint32_t)c->http_line_max,
@@ -108,6 +115,15 @@ limits(const struct session *s)
 	};
 
 	return l;
+}
+
+/*
+ * The method of the request in progress (for the rules), or NULL.
+ */
+const char *
+session_http_method(const struct session *s)
+{
+	return s->http != NULL && s->http->method[0] ? s->http->method : NULL;
 }
 
 /*
@@ -119,6 +135,7 @@ session_http_init(struct session *s)
 	if ((s->http = calloc(1, sizeof(*s->http))) == NULL)
 		return -1;
 	http_parser_init(&s->http->parser);
+	evtimer_assign(&s->http->throttle, s->w->base, throttle_cb, s);
 	/* the client's write callback reports room for more response */
 	bufferevent_setwatermark(s->bev, EV_WRITE, BODY_HWM / 2, 0);
 	return 0;
@@ -126,20 +143,19 @@ session_http_init(struct session *s)
 
 /* ----- the access log ----------------------------------------------------- */
 
+/* The record of the current request; final ones end it. */
 static void
-log_request(struct session *s, const char *end)
+request_record(struct session *s, const char *end, int final)
 {
 	struct http_state *h = s->http;
 	struct acct_record r;
 	struct timeval tv;
 	char status[8];
+	uint64_t up = h->up, down = h->down;
 
-	if (!h->active)
-		return;
-	h->active = 0;
 	if (h->tunnel) {
-		h->up += s->relay.dir[RELAY_UP].bytes;
-		h->down += s->relay.dir[RELAY_DOWN].bytes;
+		up += s->relay.dir[RELAY_UP].bytes;
+		down += s->relay.dir[RELAY_DOWN].bytes;
 	}
 	snprintf(status, sizeof(status), "%d", h->status);
 	memset(&r, 0, sizeof(r));
@@ -156,15 +172,56 @@ log_request(struct session *s, const char *end)
 	r.status = h->status ? status : "-";
 	r.http_status = h->status;
 	r.content_type = h->ctype[0] ? h->ctype : NULL;
-	r.up = h->up;
-	r.down = h->down;
+	r.up = up;
+	r.down = down;
 	r.dur_ms = clock_ms() - (h->t_req ? h->t_req : s->t_start);
 	r.end = end != NULL ? end : "-";
 	gettimeofday(&tv, NULL);
 	acct_log_session(&s->w->alog, &r, tv.tv_sec, tv.tv_usec);
-	s->w->ctr.bytes_up += h->tunnel ? 0 : h->up;
-	s->w->ctr.bytes_down += h->tunnel ? 0 : h->down;
+	if (!final)
+		return;
+	if (!h->tunnel) {
+		s->w->ctr.bytes_up += up;
+		s->w->ctr.bytes_down += down;
+	}
 	s->flags |= SESSION_F_LOGGED;
+}
+
+static void
+log_request(struct session *s, const char *end)
+{
+	struct http_state *h = s->http;
+
+	if (!h->active)
+		return;
+	h->active = 0;
+	request_record(s, end, 1);
+}
+
+/*
+ * An interim record of the request in progress (log.interim).
+ */
+void
+session_http_log_interim(struct session *s)
+{
+	if (s->http != NULL && s->http->active)
+		request_record(s, "interim", 0);
+}
+
+/*
+ * Bytes of the forwarded request in flight, not yet in the worker's
+ * totals (a CONNECT tunnel's are the relay's, counted apart).
+ */
+void
+session_http_live(const struct session *s, uint64_t *up, uint64_t *down)
+{
+	const struct http_state *h = s->http;
+
+	*up = *down = 0;
+	if (h != NULL && h->active && !h->tunnel) {
+		*up = h->up;
+		*down = h->down;
+	}
 }
 
 /*
@@ -183,6 +240,7 @@ session_http_free(struct session *s)
 		log_request(s, s->end);
 	}
 	s->flags |= SESSION_F_LOGGED;	/* no SOCKS-style line */
+	evtimer_del(&h->throttle);
 	origin_conn_free(h->oc);
 	if (h->head != NULL)
 		evbuffer_free(h->head);
@@ -284,7 +342,7 @@ ask_credentials(struct session *s, const struct http_head *hd,
 
 	s->w->ctr.auth_failed++;
 	snprintf(extra, sizeof(extra), "Proxy-Authenticate: Basic "
-	    "realm=\"%s\"\r\n", s->w->conf->realm);
+	    "realm=\"%s\"\r\n", s->conf->realm);
 	keep = h->client_ka && hd->framing == HTTP_BODY_NONE && !h->client_eof;
 	respond(s, 407, keep, extra, "sluice: proxy authentication required"
 	    " (%s)", why);
@@ -298,7 +356,7 @@ ask_credentials(struct session *s, const struct http_head *hd,
 		return;
 	}
 	http_parser_init(&h->parser);
-	session_deadline(s, (int64_t)s->w->conf->http_keepalive * 1000);
+	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		parse_request(s);
 }
@@ -314,7 +372,7 @@ crypt_done(struct crypt_job *j)
 	}
 	s->crypt = NULL;
 	if (j->ok && s->user != NULL) {
-		auth_remember(s->w->auth, s->user, j->pass, j->plen);
+		auth_remember(s->pol->auth, s->user, j->pass, j->plen);
 		s->http->crypt_verdict = 1;
 	} else {
 		s->user = NULL;
@@ -345,7 +403,7 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 	size_t vlen, dlen;
 
 	if (hd->proxy_auth_field < 0) {
-		if (!w->conf->auth_required)
+		if (!s->conf->auth_required)
 			return 1;
 		ask_credentials(s, hd, "no credentials");
 		return 0;
@@ -370,20 +428,18 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 	}
 	if (s->http->crypt_verdict == 1)
 		s->http->crypt_verdict = 0;
-	switch (auth_check(w->auth, (const char *)dec,
+	switch (auth_check(s->pol->auth, (const char *)dec,
 	    (size_t)(colon - (const char *)dec), colon + 1,
 	    dlen - (size_t)(colon + 1 - (const char *)dec), &u)) {
 	case AUTH_OK:
 		explicit_bzero(dec, sizeof(dec));
-		if (s->user != u && (s->flags & SESSION_F_USER_SLOT)) {
-			s->user->active--;
-			s->flags &= ~SESSION_F_USER_SLOT;
-		}
+		if (s->user != u)
+			session_user_release(s);
 		s->user = u;
-		if (w->conf->remember_client > 0)
+		if (s->conf->remember_client > 0)
 			acct_remember_add(&w->remember, &s->client, u,
 			    clock_ms(), clock_ms() +
-			    (int64_t)w->conf->remember_client * 1000);
+			    (int64_t)s->conf->remember_client * 1000);
 		return 1;
 	case AUTH_DENIED:
 		explicit_bzero(dec, sizeof(dec));
@@ -399,7 +455,7 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 		ask_credentials(s, hd, "wrong user or password");
 		return 0;
 	}
-	j = crypt_job_new(&w->crypt, u != NULL ? u->hash : w->auth->dummy_hash,
+	j = crypt_job_new(&w->crypt, u != NULL ? u->hash : s->pol->auth->dummy_hash,
 	    colon + 1, dlen - (size_t)(colon + 1 - (const char *)dec),
 	    crypt_done, s);
 	explicit_bzero(dec, sizeof(dec));
@@ -410,10 +466,8 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 		ask_credentials(s, hd, "password check queue full");
 		return 0;
 	}
-	if (s->user != u && (s->flags & SESSION_F_USER_SLOT)) {
-		s->user->active--;
-		s->flags &= ~SESSION_F_USER_SLOT;
-	}
+	if (s->user != u)
+		session_user_release(s);
 	s->user = u;
 	s->crypt = j;
 	session_set_state(s, SESSION_S_HTTP_AUTH_WAIT);
@@ -470,7 +524,7 @@ build_request_head(struct session *s, const char *p,
 		evbuffer_add_printf(b, "Connection: upgrade\r\n");
 	evbuffer_add_printf(b, "Via: %s sluice\r\n", hd->version == 10 ?
 	    "1.0" : "1.1");
-	if (s->w->conf->http_forwarded_for)
+	if (s->conf->http_forwarded_for)
 		evbuffer_add_printf(b, "X-Forwarded-For: %s\r\n",
 		    netaddr_ip_str(&s->client, ip, sizeof(ip)));
 	evbuffer_add(b, "\r\n", 2);
@@ -509,10 +563,11 @@ start_forward(struct session *s, struct origin_conn *oc)
 	http_parser_init(&h->resp_parser);
 	out = bufferevent_get_output(oc->bev);
 	h->up += evbuffer_get_length(h->head);
+	(void)session_charge(s, evbuffer_get_length(h->head), 0);
 	evbuffer_add(out, evbuffer_pullup(h->head, -1),
 	    evbuffer_get_length(h->head));
 	h->last_active = clock_ms();
-	session_deadline(s, (int64_t)s->w->conf->to_idle * 1000);
+	session_deadline(s, (int64_t)s->conf->to_idle * 1000);
 	pump_request(s);
 }
 
@@ -545,6 +600,20 @@ session_http_connected(struct session *s)
 	start_forward(s, oc);
 }
 
+/*
+ * The configuration was reloaded since this connection's last request:
+ * the next one runs under the new policy (rules, users, limits).
+ */
+static void
+switch_policy(struct session *s)
+{
+	session_user_release(s);
+	s->user = NULL;
+	policy_release(s->pol);
+	s->pol = policy_ref(s->w->pol);
+	s->conf = &s->pol->conf;
+}
+
 /* A new request begins (its head parsed, or failed to parse). */
 static void
 request_reset(struct http_state *h)
@@ -571,14 +640,17 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 {
 	struct http_state *h = s->http;
 	struct worker *w = s->w;
-	const struct conf *c = w->conf;
+	const struct conf *c = s->conf;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct origin_conn *oc;
+	struct rules_verdict v;
 	union sockaddr_u ip;
 	struct http_url u;
 	size_t mlen;
 	int rc;
 
+	if (s->pol != w->pol)
+		switch_policy(s);
 	request_reset(h);
 	mlen = hd->method.len < sizeof(h->method) - 1 ? hd->method.len :
 	    sizeof(h->method) - 1;
@@ -618,16 +690,23 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 		    "bad request target");
 		return -1;
 	}
-	if (s->user != NULL && !(s->flags & SESSION_F_USER_SLOT) &&
-	    c->per_user > 0) {
-		if (s->user->active >= c->per_user) {
-			w->ctr.refused_user++;
-			fail_request(s, 429, "limit_per_user", "too many "
-			    "connections for this user (limits.per_user)");
-			return -1;
-		}
-		s->user->active++;
-		s->flags |= SESSION_F_USER_SLOT;
+	switch (session_user_admit(s)) {
+	case SESSION_ADMIT_OK:
+		break;
+	case SESSION_ADMIT_PER_USER:
+		fail_request(s, 429, "limit_per_user", "too many connections "
+		    "for this user (limits.per_user)");
+		return -1;
+	case SESSION_ADMIT_QUOTA_DAY:
+		w->ctr.refused_quota++;
+		fail_request(s, 403, "quota_daily", "this user's daily "
+		    "transfer quota is used up (limits.user_quota_daily)");
+		return -1;
+	case SESSION_ADMIT_QUOTA_MONTH:
+		w->ctr.refused_quota++;
+		fail_request(s, 403, "quota_monthly", "this user's monthly "
+		    "transfer quota is used up (limits.user_quota_monthly)");
+		return -1;
 	}
 	free(s->host);
 	if ((s->host = strdup(u.host)) == NULL) {
@@ -661,9 +740,14 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	evbuffer_drain(in, hd->skipped + hd->head_len);
 
 	if ((oc = origin_pool_get(&w->origins, h->key)) != NULL) {
-		h->reused = 1;
-		start_forward(s, oc);
-		return 0;
+		session_rules(s, &oc->addr, &v);
+		if (v.action == CONF_ALLOW) {
+			h->reused = 1;
+			start_forward(s, oc);
+			return 0;
+		}
+		/* the long way gives the refusal its words */
+		origin_conn_free(oc);
 	}
 	session_target(s, netaddr_parse_ip(u.host, &ip) == 0 ?
 	    (netaddr_set_port(&ip, u.port), &ip) : NULL);
@@ -726,6 +810,104 @@ session_http_input(struct session *s)
 	}
 }
 
+/* ----- bandwidth limits and quotas on forwarded bodies ------------------------ */
+
+/*
+ * Bytes direction d (RELAY_UP: request body, RELAY_DOWN: response body)
+ * may move now under conn_bandwidth and the user's user_bandwidth, the
+ * same limits tunnels have.  0 when a limit holds it: its source is then
+ * paused and the throttle timer resumes it.
+ */
+static size_t
+http_allow(struct session *s, int d, size_t want)
+{
+	struct http_state *h = s->http;
+	struct user_state *st = s->user != NULL ? s->user->st : NULL;
+	int64_t ubw = s->user != NULL ? s->user->bandwidth : 0;
+	int64_t now, wait, cbw = s->conf->conn_bandwidth;
+	struct tbucket *b[2];
+	struct timeval tv;
+
+	if (cbw <= 0 && ubw <= 0)
+		return want;
+	now = clock_ms();
+	if (h->conn_bw[d].rate != cbw)
+		tbucket_init(&h->conn_bw[d], cbw, cbw, now);
+	if (st != NULL && ubw > 0 && st->bw_rate != ubw) {
+		tbucket_init(&st->bw[RELAY_UP], ubw, ubw, now);
+		tbucket_init(&st->bw[RELAY_DOWN], ubw, ubw, now);
+		st->bw_rate = ubw;
+	}
+	b[0] = &h->conn_bw[d];
+	b[1] = ubw > 0 ? &st->bw[d] : NULL;
+	if ((want = (size_t)tbucket_allow(b, 2, (int64_t)want, now, &wait)) > 0)
+		return want;
+	if (d == RELAY_UP)
+		bufferevent_disable(s->bev, EV_READ);
+	else if (h->oc != NULL)
+		bufferevent_disable(h->oc->bev, EV_READ);
+	h->throttled |= 1u << d;
+	if (!evtimer_pending(&h->throttle, NULL)) {
+		tv.tv_sec = (time_t)(wait / 1000);
+		tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+		evtimer_add(&h->throttle, &tv);
+	}
+	return 0;
+}
+
+/*
+ * n bytes moved in direction d: spend the tokens, count them for the
+ * user.  Returns -1 when a quota is now used up (the caller ends the
+ * request), else 0.
+ */
+static int
+http_moved(struct session *s, int d, size_t n)
+{
+	struct http_state *h = s->http;
+	struct tbucket *b[2];
+	int64_t now = clock_ms();
+
+	if (d == RELAY_UP)
+		h->up += n;
+	else
+		h->down += n;
+	h->last_active = now;
+	b[0] = &h->conn_bw[d];
+	b[1] = s->user != NULL && s->user->bandwidth > 0 ?
+	    &s->user->st->bw[d] : NULL;
+	tbucket_spend(b, 2, (int64_t)n, now);
+	if (session_charge(s, d == RELAY_UP ? n : 0, d == RELAY_DOWN ? n : 0)
+	    == -1) {
+		slog_info(s, "user \"%s\" used up a transfer quota: request "
+		    "cut", s->user->name);
+		s->w->ctr.refused_quota++;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct http_state *h = s->http;
+	unsigned t = h->throttled;
+
+	(void)fd;
+	(void)what;
+	h->throttled = 0;
+	if ((t & (1u << RELAY_DOWN)) && h->oc != NULL && !h->origin_paused) {
+		bufferevent_enable(h->oc->bev, EV_READ);
+		if (pump_response(s) == -1)
+			return;
+	}
+	if ((t & (1u << RELAY_UP)) && !h->client_paused &&
+	    s->state == SESSION_S_HTTP_FORWARD) {
+		bufferevent_enable(s->bev, EV_READ);
+		pump_request(s);
+	}
+}
+
 /* ----- forwarding the request body ------------------------------------------ */
 
 static void
@@ -747,13 +929,16 @@ pump_request(struct session *s)
 			h->client_paused = 1;
 			return;
 		}
+		if ((avail = http_allow(s, RELAY_UP, avail)) == 0)
+			return;		/* the throttle timer resumes it */
 		if (h->req_framing == HTTP_BODY_LENGTH) {
 			n = avail < h->req_left ? avail : (size_t)h->req_left;
 			evbuffer_remove_buffer(in, out, n);
 			h->req_left -= n;
-			h->up += n;
 			if (h->req_left == 0)
 				h->req_done = 1;
+			if (http_moved(s, RELAY_UP, n) == -1)
+				goto quota;
 		} else {
 			n = avail < CHUNK_SCAN ? avail : CHUNK_SCAN;
 			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
@@ -773,11 +958,11 @@ pump_request(struct session *s)
 				return;
 			}
 			evbuffer_remove_buffer(in, out, used);
-			h->up += used;
 			if (h->req_chunk.state == HTTP_CHUNK_DONE)
 				h->req_done = 1;
+			if (http_moved(s, RELAY_UP, used) == -1)
+				goto quota;
 		}
-		h->last_active = clock_ms();
 	}
 	if (h->req_done && h->client_paused) {
 		bufferevent_enable(s->bev, EV_READ);
@@ -785,6 +970,11 @@ pump_request(struct session *s)
 	}
 	if (h->req_done && h->resp == RESP_DONE)
 		request_complete(s);
+	return;
+quota:
+	h->origin_ka = 0;
+	fail_request(s, 403, "quota_exceeded", "this user's transfer quota is "
+	    "used up");
 }
 
 static void
@@ -928,7 +1118,7 @@ response_head(struct session *s, const char *p, const struct http_head *hd)
 		evbuffer_drain(h->head, evbuffer_get_length(h->head));
 	h->resp_framing = hd->framing;
 	h->resp_left = hd->content_length;
-	http_chunked_init(&h->resp_chunk, (uint32_t)s->w->conf->http_head_max);
+	http_chunked_init(&h->resp_chunk, (uint32_t)s->conf->http_head_max);
 	if (hd->framing == HTTP_BODY_CHUNKED && h->version == 10) {
 		h->dechunk = 1;		/* HTTP/1.0 cannot read chunks */
 		h->client_ka = 0;
@@ -943,6 +1133,7 @@ response_head(struct session *s, const char *p, const struct http_head *hd)
 	h->status = hd->status;
 	build_response_head(s, p, hd, out);
 	h->down += evbuffer_get_length(out) - before;
+	(void)session_charge(s, 0, evbuffer_get_length(out) - before);
 	h->resp_started = 1;
 	evbuffer_drain(in, hd->head_len);
 	if (hd->status == 101) {
@@ -961,6 +1152,7 @@ response_body(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(h->oc->bev);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	size_t avail = evbuffer_get_length(in), n, used, step, doff, dlen;
+	size_t moved = 0;
 	const char *p;
 
 	if (avail == 0)
@@ -971,14 +1163,16 @@ response_body(struct session *s)
 		h->origin_paused = 1;
 		return 1;
 	}
+	if ((avail = http_allow(s, RELAY_DOWN, avail)) == 0)
+		return 1;		/* the throttle timer resumes it */
 	switch (h->resp_framing) {
 	case HTTP_BODY_LENGTH:
 		n = avail < h->resp_left ? avail : (size_t)h->resp_left;
 		evbuffer_remove_buffer(in, out, n);
 		h->resp_left -= n;
-		h->down += n;
 		if (h->resp_left == 0)
 			h->resp = RESP_DONE;
+		moved = n;
 		break;
 	case HTTP_BODY_CHUNKED:
 		n = avail < CHUNK_SCAN ? avail : CHUNK_SCAN;
@@ -992,7 +1186,7 @@ response_body(struct session *s)
 				break;
 			if (h->dechunk && dlen > 0) {
 				evbuffer_add(out, p + used + doff, dlen);
-				h->down += dlen;
+				moved += dlen;
 			}
 			used += step;
 		}
@@ -1006,17 +1200,22 @@ response_body(struct session *s)
 			evbuffer_drain(in, used);
 		else {
 			evbuffer_remove_buffer(in, out, used);
-			h->down += used;
+			moved = used;
 		}
 		if (h->resp_chunk.state == HTTP_CHUNK_DONE)
 			h->resp = RESP_DONE;
 		break;
 	default:			/* until the origin closes */
 		evbuffer_remove_buffer(in, out, avail);
-		h->down += avail;
+		moved = avail;
 		break;
 	}
-	h->last_active = clock_ms();
+	if (http_moved(s, RELAY_DOWN, moved) == -1) {
+		h->origin_ka = 0;
+		fail_request(s, 403, "quota_exceeded", "this user's transfer "
+		    "quota is used up");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1181,7 +1380,7 @@ request_complete(struct session *s)
 	}
 	session_set_state(s, SESSION_S_HTTP_HEAD);
 	http_parser_init(&h->parser);
-	session_deadline(s, (int64_t)s->w->conf->http_keepalive * 1000);
+	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
 	/* a pipelined request may be waiting already */
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		parse_request(s);
@@ -1235,7 +1434,7 @@ void
 session_http_timeout(struct session *s)
 {
 	struct http_state *h = s->http;
-	int64_t now = clock_ms(), idle = (int64_t)s->w->conf->to_idle * 1000;
+	int64_t now = clock_ms(), idle = (int64_t)s->conf->to_idle * 1000;
 
 	if (s->state == SESSION_S_HTTP_HEAD) {
 		if (h->requests > 0 && evbuffer_get_length(

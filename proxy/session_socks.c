@@ -24,28 +24,21 @@
 
 #define HEAD_MAX	(SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX)
 
-/* ----- per_user ---------------------------------------------------------- */
-
 /*
- * Take a per_user slot for the session's user.  Returns 0, or -1 when the
- * user is at limits.per_user (the caller refuses).
+ * Count the session against its user; on a limit or a used-up quota,
+ * refuse with 0x02 (not allowed).  Returns 0, or -1 when s is refused.
  */
 static int
-take_user_slot(struct session *s)
+admit_user(struct session *s)
 {
-	const struct conf *c = s->w->conf;
+	enum session_admit a = session_user_admit(s);
 
-	if (s->user == NULL || c->per_user <= 0)
+	if (a == SESSION_ADMIT_OK)
 		return 0;
-	if (s->user->active >= c->per_user) {
-		s->w->ctr.refused_user++;
-		slog_info(s, "user \"%s\" has %d sessions (limits.per_user): "
-		    "refused", s->user->name, s->user->active);
-		return -1;
-	}
-	s->user->active++;
-	s->flags |= SESSION_F_USER_SLOT;
-	return 0;
+	if (a != SESSION_ADMIT_PER_USER)
+		s->w->ctr.refused_quota++;
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, 0, session_admit_str(a), "-");
+	return -1;
 }
 
 /* ----- SOCKS5 authentication ------------------------------------------- */
@@ -85,7 +78,7 @@ crypt_done(struct crypt_job *j)
 	}
 	s->crypt = NULL;
 	if (j->ok && s->user != NULL) {
-		auth_remember(s->w->auth, s->user, j->pass, j->plen);
+		auth_remember(s->pol->auth, s->user, j->pass, j->plen);
 		crypt_job_free(j);
 		auth_accepted(s);
 		session_socks5_input(s);
@@ -104,7 +97,7 @@ handle_auth(struct session *s, const struct socks5_auth *a)
 	struct crypt_job *j;
 	const char *hash;
 
-	switch (auth_check(w->auth, a->user, a->ulen, a->pass, a->plen, &u)) {
+	switch (auth_check(s->pol->auth, a->user, a->ulen, a->pass, a->plen, &u)) {
 	case AUTH_OK:
 		s->user = u;
 		auth_accepted(s);
@@ -116,7 +109,7 @@ handle_auth(struct session *s, const struct socks5_auth *a)
 		break;
 	}
 	s->user = u;
-	hash = u != NULL ? u->hash : w->auth->dummy_hash;
+	hash = u != NULL ? u->hash : s->pol->auth->dummy_hash;
 	j = crypt_job_new(&w->crypt, hash, a->pass, a->plen, crypt_done, s);
 	if (j == NULL || crypt_pool_submit(j) == -1) {
 		crypt_job_free(j);
@@ -141,7 +134,7 @@ session_remembered(struct session *s)
 {
 	struct auth_user *u;
 
-	if (s->w->conf->remember_client <= 0)
+	if (s->conf->remember_client <= 0)
 		return 0;
 	u = acct_remember_find(&s->w->remember, &s->client, clock_ms());
 	if (u == NULL)
@@ -163,11 +156,8 @@ socks5_connect(struct session *s, const struct socks5_request *rq)
 		return -1;
 	}
 	s->port = rq->port;
-	if (take_user_slot(s) == -1) {
-		session_fail(s, SOCKS5_REP_NOT_ALLOWED, 0, "limit_per_user",
-		    "-");
+	if (admit_user(s) == -1)
 		return -1;
-	}
 	session_target(s, rq->is_ip ? &rq->addr : NULL);
 	return 0;
 }
@@ -183,7 +173,7 @@ session_socks5_input(struct session *s)
 	struct socks5_greeting g;
 	struct socks5_auth a;
 	struct socks5_request rq;
-	const struct conf *c = s->w->conf;
+	const struct conf *c = s->conf;
 	const uint8_t *p;
 	size_t len, used = 0;
 	enum codec_result r;
@@ -287,7 +277,7 @@ session_socks5_input(struct session *s)
 static int
 socks4_allowed(struct session *s, const struct socks4_request *rq)
 {
-	const struct conf *c = s->w->conf;
+	const struct conf *c = s->conf;
 	uint8_t buf[SOCKS4_REPLY_LEN];
 
 	if (!c->auth_required)
@@ -295,7 +285,7 @@ socks4_allowed(struct session *s, const struct socks4_request *rq)
 	if (session_remembered(s))
 		return 1;
 	if (c->socks4_userid) {
-		s->user = auth_db_find(s->w->auth, rq->userid,
+		s->user = auth_db_find(s->pol->auth, rq->userid,
 		    strlen(rq->userid));
 		if (s->user != NULL)
 			return 1;
@@ -358,11 +348,8 @@ session_socks4_input(struct session *s)
 		session_fail(s, SOCKS5_REP_CMD_UNSUPP, 0, "bad_command", "-");
 		return -1;
 	}
-	if (take_user_slot(s) == -1) {
-		session_fail(s, SOCKS5_REP_NOT_ALLOWED, 0, "limit_per_user",
-		    "-");
+	if (admit_user(s) == -1)
 		return -1;
-	}
 	session_target(s, rq.is_4a ? NULL : &rq.addr);
 	return 0;
 }

@@ -1144,7 +1144,8 @@ test_finish_keeps_configured_listeners(void **state)
 	char err[CONF_ERRLEN];
 
 	(void)state;
-	load_ok(&c, "listen = ( { address = \"::\"; port = 9050; } );\n");
+	load_ok(&c, "listen = ( { address = \"::\"; port = 9050; } );\n"
+	    "allow_open_proxy = true;\n");
 	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
 	assert_int_equal(c.nlisten, 1);
 	check_addr(&c.listen[0].addr, "[::]:9050");
@@ -1177,6 +1178,8 @@ test_listen_uri_valid(void **state)
 	check_addr(&c.listen[1].addr, "[::1]:1081");
 	check_addr(&c.listen[2].addr, "0.0.0.0:1080");
 	check_addr(&c.listen[3].addr, "[::]:1080");
+	/* off loopback: -u (auth) keeps it from being an open proxy */
+	assert_int_equal(conf_add_user_arg(&c, "u:p", err, sizeof(err)), 0);
 	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
 	assert_int_equal(c.nlisten, 4);		/* no default added */
 	conf_free(&c);
@@ -1333,6 +1336,1039 @@ test_user_arg_duplicate_of_config(void **state)
 	conf_free(&c);
 }
 
+/* ----- rules, groups, limits, admin, log (the policy keys) ------------ */
+
+#define RULES_TOKEN	"0123456789abcdef-token"
+
+/* Two users for the rules to name (lines 1 and 2). */
+#define USERS_AB							\
+	"auth = { users = ( { name = \"a\"; password = \"p\"; },\n"	\
+	"  { name = \"b\"; password = \"p\"; } ); };\n"
+/* The same and a group g = [ a ] (lines 1 to 3). */
+#define USERS_AB_GROUP							\
+	"auth = { users = ( { name = \"a\"; password = \"p\"; },\n"	\
+	"  { name = \"b\"; password = \"p\"; } );\n"			\
+	"  groups = ( { name = \"g\"; users = [ \"a\" ]; } ); };\n"
+
+/*
+ * Load text (which must load), then conf_finish() must fail with exactly
+ * one error, "FILE:LINE: msg..." ("FILE: msg..." for line 0).
+ */
+static void
+check_finish_error(const char *text, int line, const char *msg)
+{
+	struct conf c;
+	char path[PATH_MAX], err[CONF_ERRLEN];
+	int rc;
+
+	tmp_conf(path, sizeof(path), text);
+	conf_init(&c);
+	if (conf_load_file(&c, path, err, sizeof(err)) != 0) {
+		conf_free(&c);
+		fail_msg("rejected at load:\n%s\nerrors:\n%s", text, err);
+	}
+	memset(err, 'x', sizeof(err));
+	rc = conf_finish(&c, err, sizeof(err));
+	conf_free(&c);
+	if (rc != -1)
+		fail_msg("accepted:\n%s", text);
+	check_err_line(err, path, line, msg);
+	if (count_lines(err) != 1)
+		fail_msg("expected one error, got:\n%s", err);
+}
+
+/* Load and finish text that must be accepted; c is conf_init()ed here. */
+static void
+finish_ok(struct conf *c, const char *text)
+{
+	char err[CONF_ERRLEN];
+
+	load_ok(c, text);
+	if (conf_finish(c, err, sizeof(err)) != 0)
+		fail_msg("rejected by conf_finish:\n%s\nerrors:\n%s", text,
+		    err);
+	assert_string_equal(err, "");
+}
+
+static void
+check_strv(char *const *v, int n, const char *const *want, int nwant)
+{
+	int i;
+
+	if (n != nwant)
+		fail_msg("%d strings, want %d", n, nwant);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], want[i]) != 0)
+			fail_msg("[%d] is \"%s\", want \"%s\"", i, v[i],
+			    want[i]);
+}
+
+static void
+check_cidr(const struct netaddr_cidr *c, const char *want)
+{
+	char s[NETADDR_STRLEN + 8];
+
+	assert_string_equal(netaddr_cidr_str(c, s, sizeof(s)), want);
+}
+
+static void
+test_rules_fixture(void **state)
+{
+	static const char *const staff[] = { "alice", "bob" };
+	static const char *const carol[] = { "carol" };
+	static const char *const methods[] = { "GET", "HEAD" };
+	struct conf c;
+	const struct conf_rule *r;
+	const struct conf_user *u;
+	char path[PATH_MAX], spath[PATH_MAX], origin[PATH_MAX + 16];
+	char err[CONF_ERRLEN];
+
+	(void)state;
+	data_path(path, sizeof(path), "rules.conf");
+	data_path(spath, sizeof(spath), "quota.state");
+	conf_init(&c);
+	memset(err, 'x', sizeof(err));
+	if (conf_load_file(&c, path, err, sizeof(err)) != 0)
+		fail_msg("%s rejected:\n%s", path, err);
+	assert_string_equal(err, "");
+	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(conf_is_shared(&c), 1);
+	assert_int_equal(c.auth_required, 1);
+	assert_int_equal(c.allow_open_proxy, 0);
+
+	/* groups */
+	assert_int_equal(c.ngroups, 1);
+	assert_string_equal(c.groups[0].name, "staff");
+	check_strv(c.groups[0].users, c.groups[0].nusers, staff, 2);
+
+	assert_int_equal(c.nrules, 5);
+	/* rule 1: deny a block and a suffix */
+	r = &c.rules[0];
+	assert_int_equal(r->action, CONF_DENY);
+	assert_null(r->name);
+	snprintf(origin, sizeof(origin), "%s:15", path);
+	assert_string_equal(r->origin, origin);
+	assert_int_equal(r->has_dest, 1);
+	assert_int_equal(r->ndest_cidrs, 1);
+	check_cidr(&r->dest_cidrs[0], "10.0.0.0/8");
+	assert_int_equal(r->ndest_hosts, 0);
+	assert_int_equal(r->ndest_suffixes, 1);
+	assert_string_equal(r->dest_suffixes[0], ".internal.example");
+	assert_int_equal(r->nports, 0);
+	assert_null(r->ports);
+	assert_int_equal(r->has_users, 0);
+	assert_int_equal(r->nusers, 0);
+	assert_int_equal(r->nclients, 0);
+	assert_null(r->clients);
+	assert_int_equal(r->protocols, 0);
+	assert_int_equal(r->nmethods, 0);
+	assert_null(r->methods);
+
+	/* rule 2: staff, *.example.com, three port entries */
+	r = &c.rules[1];
+	assert_int_equal(r->action, CONF_ALLOW);
+	snprintf(origin, sizeof(origin), "%s:16", path);
+	assert_string_equal(r->origin, origin);
+	assert_int_equal(r->ndest_cidrs, 0);
+	assert_int_equal(r->ndest_suffixes, 1);
+	assert_string_equal(r->dest_suffixes[0], ".example.com");
+	assert_int_equal(r->nports, 3);
+	assert_int_equal(r->ports[0].lo, 80);
+	assert_int_equal(r->ports[0].hi, 80);
+	assert_int_equal(r->ports[1].lo, 443);
+	assert_int_equal(r->ports[1].hi, 443);
+	assert_int_equal(r->ports[2].lo, 8000);
+	assert_int_equal(r->ports[2].hi, 8100);
+	assert_int_equal(r->has_users, 1);
+	assert_int_equal(r->nuser_names, 0);
+	assert_int_equal(r->ngroups, 1);
+	assert_string_equal(r->groups[0], "staff");
+	check_strv(r->users, r->nusers, staff, 2);
+
+	/* rule 3: carol, CONNECT and SOCKS5 */
+	r = &c.rules[2];
+	assert_int_equal(r->action, CONF_ALLOW);
+	snprintf(origin, sizeof(origin), "%s:18", path);
+	assert_string_equal(r->origin, origin);
+	assert_int_equal(r->has_dest, 0);
+	assert_int_equal(r->has_users, 1);
+	check_strv(r->user_names, r->nuser_names, carol, 1);
+	check_strv(r->users, r->nusers, carol, 1);
+	assert_int_equal(r->ngroups, 0);
+	assert_int_equal(r->protocols, CONF_P_CONNECT | CONF_P_SOCKS5);
+
+	/* rule 4: clients and methods */
+	r = &c.rules[3];
+	snprintf(origin, sizeof(origin), "%s:20", path);
+	assert_string_equal(r->origin, origin);
+	assert_int_equal(r->nclients, 2);
+	check_cidr(&r->clients[0], "192.168.0.0/16");
+	check_cidr(&r->clients[1], "fd00::/8");
+	check_strv(r->methods, r->nmethods, methods, 2);
+	assert_int_equal(r->has_users, 0);
+
+	/* rule 5: named, no keys */
+	r = &c.rules[4];
+	assert_int_equal(r->action, CONF_DENY);
+	assert_string_equal(r->name, "rest");
+	snprintf(origin, sizeof(origin), "%s:22", path);
+	assert_string_equal(r->origin, origin);
+	assert_int_equal(r->has_dest, 0);
+	assert_int_equal(r->has_users, 0);
+
+	/* user limits: alice's own, the others inherit (-1) */
+	u = conf_user_find(&c, "alice");
+	assert_non_null(u);
+	assert_int_equal(u->limits.per_user, 10);
+	assert_int_equal(u->limits.bandwidth, 1000000);
+	assert_int_equal(u->limits.quota_daily, 1000000000LL);
+	assert_int_equal(u->limits.quota_monthly, 10000000000LL);
+	u = conf_user_find(&c, "bob");
+	assert_non_null(u);
+	assert_int_equal(u->limits.per_user, -1);
+	assert_int_equal(u->limits.bandwidth, -1);
+	assert_int_equal(u->limits.quota_daily, -1);
+	assert_int_equal(u->limits.quota_monthly, -1);
+	assert_null(conf_user_find(&c, "staff"));
+	assert_null(conf_user_find(&c, "Alice"));
+
+	/* limits */
+	assert_int_equal(c.rate_per_client, 20);
+	assert_int_equal(c.user_bandwidth, 10485760);
+	assert_int_equal(c.conn_bandwidth, 64000);
+	assert_int_equal(c.user_quota_daily, 1500000000LL);
+	assert_int_equal(c.user_quota_monthly, 1073741824LL);
+	assert_string_equal(c.state_file, spath);	/* beside the config */
+
+	/* admin */
+	assert_int_equal(c.admin_on, 1);
+	check_addr(&c.admin_addr, "127.0.0.1:9191");
+	assert_string_equal(c.admin_token, RULES_TOKEN);
+
+	/* log */
+	assert_int_equal(c.log_format, CONF_LOG_JSON);
+	assert_int_equal(c.log_interim, 60);
+	assert_string_equal(c.syslog_socket, "/run/sluice-test/log");
+	assert_string_equal(c.access_log, "syslog");
+	conf_free(&c);
+}
+
+static void
+test_policy_defaults(void **state)
+{
+	struct conf c;
+	char err[CONF_ERRLEN];
+
+	(void)state;
+	conf_init(&c);
+	assert_int_equal(c.rate_per_client, 0);
+	assert_int_equal(c.user_bandwidth, 0);
+	assert_int_equal(c.conn_bandwidth, 0);
+	assert_int_equal(c.user_quota_daily, 0);
+	assert_int_equal(c.user_quota_monthly, 0);
+	assert_null(c.state_file);
+	assert_int_equal(c.ngroups, 0);
+	assert_int_equal(c.nrules, 0);
+	assert_null(c.rules);
+	assert_int_equal(c.allow_open_proxy, 0);
+	assert_int_equal(c.admin_on, 0);
+	assert_null(c.admin_token);
+	assert_int_equal(c.log_interim, 0);
+	assert_string_equal(c.syslog_socket, "/dev/log");
+	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(conf_is_shared(&c), 0);
+	conf_free(&c);
+
+	/* an empty admin group: on, at 127.0.0.1:9090, no token */
+	finish_ok(&c, "admin = { };\n");
+	assert_int_equal(c.admin_on, 1);
+	check_addr(&c.admin_addr, "127.0.0.1:9090");
+	assert_null(c.admin_token);
+	conf_free(&c);
+	finish_ok(&c, "admin = { address = \"::1\"; port = 1; };\n");
+	check_addr(&c.admin_addr, "[::1]:1");
+	conf_free(&c);
+	/* off loopback with a token */
+	finish_ok(&c, "admin = { address = \"0.0.0.0\";\n"
+	    "  token = \"" RULES_TOKEN "\"; };\n");
+	check_addr(&c.admin_addr, "0.0.0.0:9090");
+	assert_string_equal(c.admin_token, RULES_TOKEN);
+	/* the admin listener does not make a shared gateway */
+	assert_int_equal(conf_is_shared(&c), 0);
+	conf_free(&c);
+}
+
+/* A rule's users and its groups' members: one sorted list, no repeats. */
+static void
+test_groups_expanded_sorted(void **state)
+{
+	static const char *const all[] = { "alice", "bob", "carol", "mallory",
+	    "zed" };
+	static const char *const written[] = { "zed", "alice" };
+	static const char *const groups[] = { "staff", "ops" };
+	static const char *const staff[] = { "mallory", "bob", "alice" };
+	static const char *const ops[] = { "bob", "carol" };
+	struct conf c;
+
+	(void)state;
+	finish_ok(&c, "auth = { users = (\n"
+	    "  { name = \"zed\"; password = \"p\"; },\n"
+	    "  { name = \"mallory\"; password = \"p\"; },\n"
+	    "  { name = \"carol\"; password = \"p\"; },\n"
+	    "  { name = \"bob\"; password = \"p\"; },\n"
+	    "  { name = \"alice\"; password = \"p\"; } );\n"
+	    "  groups = ( { name = \"staff\";"
+	    " users = [ \"mallory\", \"bob\", \"alice\" ]; },\n"
+	    "    { name = \"ops\"; users = ( \"bob\", \"carol\" ); },\n"
+	    "    { name = \"empty\"; users = [ ]; } ); };\n"
+	    "rules = (\n"
+	    "  { action = \"allow\"; users = [ \"zed\", \"alice\" ];"
+	    " groups = [ \"staff\", \"ops\" ]; },\n"
+	    "  { action = \"allow\"; groups = [ \"empty\" ]; },\n"
+	    "  { action = \"allow\"; groups = \"ops\"; },\n"
+	    "  { action = \"deny\"; users = \"bob\"; }\n"
+	    ");\n");
+	assert_int_equal(c.ngroups, 3);
+	check_strv(c.groups[0].users, c.groups[0].nusers, staff, 3);
+	check_strv(c.groups[1].users, c.groups[1].nusers, ops, 2);
+	assert_int_equal(c.groups[2].nusers, 0);
+	assert_int_equal(c.nrules, 4);
+	check_strv(c.rules[0].users, c.rules[0].nusers, all, 5);
+	/* as written, for -t */
+	check_strv(c.rules[0].user_names, c.rules[0].nuser_names, written, 2);
+	check_strv(c.rules[0].groups, c.rules[0].ngroups, groups, 2);
+	/* an empty group: the rule matches nobody, but it has users */
+	assert_int_equal(c.rules[1].has_users, 1);
+	assert_int_equal(c.rules[1].nusers, 0);
+	/* one string for a list of one */
+	check_strv(c.rules[2].users, c.rules[2].nusers, ops, 2);
+	assert_int_equal(c.rules[3].nusers, 1);
+	assert_string_equal(c.rules[3].users[0], "bob");
+	conf_free(&c);
+}
+
+static void
+test_finish_rule_errors(void **state)
+{
+	struct conf c;
+	char path[PATH_MAX], err[CONF_ERRLEN];
+
+	(void)state;
+	check_finish_error(USERS_AB "rules = (\n"
+	    "  { action = \"allow\"; },\n"
+	    "  { action = \"allow\"; users = [ \"a\", \"mallory\" ]; }\n"
+	    ");\n", 5, "rules[1].users: user \"mallory\" is not defined");
+	check_finish_error(USERS_AB "rules = (\n"
+	    "  { action = \"allow\"; groups = [ \"ops\" ]; }\n"
+	    ");\n", 4, "rules[0].groups: group \"ops\" is not defined "
+	    "(auth.groups)");
+	/* a group naming an unknown user, at the group's line */
+	check_finish_error("auth = { users = ( { name = \"alice\"; "
+	    "password = \"a\"; } );\n"
+	    "  groups = ( { name = \"staff\"; users = [ \"alice\", \"zed\" ]; }"
+	    " ); };\n", 2, "auth.groups: group \"staff\" names user \"zed\", "
+	    "who is not defined");
+	/* users by group only need the group: no user check of the rule */
+	check_finish_error("auth = { users = ( { name = \"alice\"; "
+	    "password = \"a\"; } );\n"
+	    "  groups = ( { name = \"staff\"; users = [ \"zed\" ]; } ); };\n"
+	    "rules = ( { action = \"allow\"; groups = [ \"staff\" ]; } );\n",
+	    2, "auth.groups: group \"staff\" names user \"zed\"");
+
+	/* two problems in one rule: both reported, each at the rule */
+	tmp_conf(path, sizeof(path), USERS_AB "rules = (\n"
+	    "  { action = \"deny\"; },\n"
+	    "  { action = \"deny\"; },\n"
+	    "  { action = \"allow\"; users = [ \"x\" ]; groups = [ \"g\" ]; }\n"
+	    ");\n");
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(conf_finish(&c, err, sizeof(err)), -1);
+	check_err_line(err, path, 6, "rules[2].users: user \"x\" is not "
+	    "defined");
+	check_err_line(err, path, 6, "rules[2].groups: group \"g\" is not "
+	    "defined");
+	assert_int_equal(count_lines(err), 2);
+	conf_free(&c);
+}
+
+/* A listener off loopback with no auth and no clients rule: open proxy. */
+static void
+test_finish_open_proxy(void **state)
+{
+	struct conf c;
+	char err[CONF_ERRLEN];
+
+	(void)state;
+	check_finish_error("listen = ( { address = \"0.0.0.0\"; port = 1080; } "
+	    ");\n", 0, "listen socks5 0.0.0.0:1080: a listener off loopback "
+	    "with no auth and no rule on client addresses is an open proxy");
+	check_finish_error("listen = ( { proto = \"http\"; address = \"::\"; "
+	    "port = 3128; } );\n", 0, "listen http [::]:3128: a listener off "
+	    "loopback");
+	/* users, but auth.required = false: still open */
+	check_finish_error("listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "auth = { required = false; users = ( { name = \"a\"; "
+	    "password = \"p\"; } ); };\n", 0, "listen socks5 0.0.0.0:1080: ");
+	/* rules, but none on clients: still open */
+	check_finish_error("listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "rules = ( { action = \"deny\"; dest = [ \"10.0.0.0/8\" ]; } );\n",
+	    0, "listen socks5 0.0.0.0:1080: ");
+	check_finish_error("listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "allow_open_proxy = false;\n", 0, "listen socks5 0.0.0.0:1080: ");
+	/* one error however many listeners are public */
+	check_finish_error("listen = ( { address = \"127.0.0.1\"; },\n"
+	    "  { address = \"10.1.2.3\"; }, { address = \"::\"; } );\n", 0,
+	    "listen socks5 10.1.2.3:1080: a listener off loopback");
+
+	/* the message says what to do */
+	load_ok(&c, "listen = ( { address = \"0.0.0.0\"; } );\n");
+	assert_int_equal(conf_finish(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "open proxy"));
+	assert_non_null(strstr(err, "allow_open_proxy"));
+	conf_free(&c);
+
+	/* with auth */
+	finish_ok(&c, "listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "auth = { users = ( { name = \"a\"; password = \"p\"; } ); };\n");
+	assert_int_equal(conf_is_shared(&c), 1);
+	conf_free(&c);
+	/* with a clients rule */
+	finish_ok(&c, "listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "rules = ( { action = \"allow\"; clients = [ \"10.0.0.0/8\" ]; },\n"
+	    "  { action = \"deny\"; } );\n");
+	conf_free(&c);
+	/* with allow_open_proxy */
+	finish_ok(&c, "listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "allow_open_proxy = true;\n");
+	assert_int_equal(c.allow_open_proxy, 1);
+	conf_free(&c);
+	/* on loopback */
+	finish_ok(&c, "listen = ( { address = \"127.0.0.1\"; },\n"
+	    "  { address = \"127.0.0.2\"; }, { address = \"::1\"; } );\n");
+	assert_int_equal(conf_is_shared(&c), 0);
+	conf_free(&c);
+	/* -l on 0.0.0.0 without -u */
+	conf_init(&c);
+	assert_int_equal(conf_add_listen_uri(&c, "http://0.0.0.0:8080", err,
+	    sizeof(err)), 0);
+	assert_int_equal(conf_finish(&c, err, sizeof(err)), -1);
+	check_err_line(err, "(command line)", 0, "listen http 0.0.0.0:8080: "
+	    "a listener off loopback");
+	conf_free(&c);
+}
+
+static void
+test_finish_admin(void **state)
+{
+	(void)state;
+	check_finish_error("admin = { address = \"0.0.0.0\"; };\n", 0,
+	    "admin: 0.0.0.0:9090 is not a loopback address: set admin.token");
+	check_finish_error("admin = { address = \"2001:db8::1\"; port = 99; "
+	    "};\n", 0, "admin: [2001:db8::1]:99 is not a loopback address");
+	check_finish_error("listen = ( { address = \"127.0.0.1\"; "
+	    "port = 9090; } );\n"
+	    "admin = { };\n", 0, "admin: 127.0.0.1:9090 is also a proxy "
+	    "listener");
+}
+
+static void
+test_is_shared(void **state)
+{
+	static const struct {
+		const char	*listen;
+		int		shared;
+	} t[] = {
+		{ "", 0 },
+		{ "listen = ( { address = \"127.0.0.1\"; } );\n", 0 },
+		{ "listen = ( { address = \"127.9.9.9\"; } );\n", 0 },
+		{ "listen = ( { address = \"::1\"; } );\n", 0 },
+		{ "listen = ( { address = \"0.0.0.0\"; } );\n", 1 },
+		{ "listen = ( { address = \"::\"; } );\n", 1 },
+		{ "listen = ( { address = \"192.0.2.2\"; } );\n", 1 },
+		{ "listen = ( { address = \"::1\"; },\n"
+		  "  { address = \"fe80::1\"; } );\n", 1 },
+	};
+	struct conf c;
+	char text[512];
+	size_t i;
+	int shared;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(text, sizeof(text), "%sallow_open_proxy = true;\n",
+		    t[i].listen);
+		finish_ok(&c, text);
+		shared = conf_is_shared(&c);
+		conf_free(&c);
+		if (shared != t[i].shared)
+			fail_msg("conf_is_shared %d, want %d:\n%s", shared,
+			    t[i].shared, text);
+	}
+}
+
+struct size_case {
+	const char	*text;
+	int64_t		value;
+};
+
+static void	check_sizes(const struct size_case *, size_t);
+
+/* Sizes: integers, or strings with a unit (powers of 1000 or 1024). */
+static void
+test_sizes(void **state)
+{
+	static const struct size_case t[] = {
+		{ "0", 0 }, { "5000", 5000 }, { "10000000000L", 10000000000LL },
+		{ "\"0\"", 0 }, { "\"100\"", 100 }, { "\"100B\"", 100 },
+		{ "\"64K\"", 64000 }, { "\"64k\"", 64000 },
+		{ "\"64KB\"", 64000 }, { "\"64Ki\"", 65536 },
+		{ "\"64KiB\"", 65536 }, { "\"10M\"", 10000000 },
+		{ "\"10MB\"", 10000000 }, { "\"10Mi\"", 10485760 },
+		{ "\"1G\"", 1000000000LL }, { "\"1GiB\"", 1073741824LL },
+		{ "\"1.5G\"", 1500000000LL }, { "\"2.5Mi\"", 2621440 },
+		{ "\"1T\"", 1000000000000LL }, { "\"1Ti\"", 1099511627776LL },
+		{ "\"0.5K\"", 500 }, { "\"10 M\"", 10000000 },
+		{ "\"2.3M\"", 2300000 }, { "\"1.1K\"", 1100 },
+	};
+
+	(void)state;
+	check_sizes(t, sizeof(t) / sizeof(t[0]));
+}
+
+/* Decimal fractions are exact: "1.001K" is 1001 bytes, not 1000. */
+static void
+test_sizes_decimal_exact(void **state)
+{
+	static const struct size_case t[] = {
+		{ "\"1.001K\"", 1001 }, { "\"1.003M\"", 1003000 },
+		{ "\"1.005G\"", 1005000000LL }, { "\"4.35K\"", 4350 },
+		{ "\"1.001T\"", 1001000000000LL },
+	};
+
+	(void)state;
+	check_sizes(t, sizeof(t) / sizeof(t[0]));
+}
+
+static void
+check_sizes(const struct size_case *t, size_t n)
+{
+	struct conf c;
+	char text[256];
+	int64_t got[4];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "limits = { user_bandwidth = %s; "
+		    "conn_bandwidth = %s;\n  user_quota_daily = %s; "
+		    "user_quota_monthly = %s; };\n", t[i].text, t[i].text,
+		    t[i].text, t[i].text);
+		load_ok(&c, text);
+		got[0] = c.user_bandwidth;
+		got[1] = c.conn_bandwidth;
+		got[2] = c.user_quota_daily;
+		got[3] = c.user_quota_monthly;
+		conf_free(&c);		/* first: a failed check leaks nothing */
+		if (got[0] != t[i].value || got[1] != t[i].value ||
+		    got[2] != t[i].value || got[3] != t[i].value)
+			fail_msg("%s: %lld %lld %lld %lld, want %lld",
+			    t[i].text, (long long)got[0], (long long)got[1],
+			    (long long)got[2], (long long)got[3],
+			    (long long)t[i].value);
+		/* and the same in a user's limits */
+		snprintf(text, sizeof(text), "auth = { users = ( { name = "
+		    "\"a\"; password = \"p\";\n  limits = { user_bandwidth = "
+		    "%s; user_quota_daily = %s;\n  user_quota_monthly = %s; "
+		    "}; } ); };\n", t[i].text, t[i].text, t[i].text);
+		load_ok(&c, text);
+		got[0] = c.users[0].limits.bandwidth;
+		got[1] = c.users[0].limits.quota_daily;
+		got[2] = c.users[0].limits.quota_monthly;
+		got[3] = c.users[0].limits.per_user;
+		conf_free(&c);
+		if (got[0] != t[i].value || got[1] != t[i].value ||
+		    got[2] != t[i].value || got[3] != -1)
+			fail_msg("user limits %s: %lld %lld %lld per_user "
+			    "%lld, want %lld", t[i].text, (long long)got[0],
+			    (long long)got[1], (long long)got[2],
+			    (long long)got[3], (long long)t[i].value);
+	}
+}
+
+static void
+test_err_sizes(void **state)
+{
+	static const char *const bad[] = {
+		"", "K", "B", "x", "10X", "1.5.5", "-1", "+1", "1e3", "10KiX",
+		"10Bi", "10iB", "0x10", "10 MM", "99999999T",
+	};
+	char text[128], msg[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "limits = {\n"
+		    "  user_quota_daily = \"%s\"; };\n", bad[i]);
+		snprintf(msg, sizeof(msg), "limits.user_quota_daily: \"%s\" is "
+		    "not a size (a number, or with a unit: 64K, 10M, 1G, 10Mi)",
+		    bad[i]);
+		check_one_error(text, 2, msg);
+	}
+	check_one_error("limits = { user_bandwidth = -1; };\n", 1,
+	    "limits.user_bandwidth: must not be negative");
+	check_one_error("limits = { conn_bandwidth = -5000000000L; };\n", 1,
+	    "limits.conn_bandwidth: must not be negative");
+	check_one_error("limits = { user_quota_monthly = true; };\n", 1,
+	    "limits.user_quota_monthly: expected a number of bytes, found a "
+	    "boolean");
+	check_one_error("limits = { user_bandwidth = 1.5; };\n", 1,
+	    "limits.user_bandwidth: expected a number of bytes, found a "
+	    "float");
+	check_one_error("limits = { user_bandwidth = [ 1 ]; };\n", 1,
+	    "limits.user_bandwidth: expected a number of bytes, found an "
+	    "array");
+	check_one_error("auth = { users = ( { name = \"a\"; password = \"p\";\n"
+	    "  limits = { user_bandwidth = \"lots\"; }; } ); };\n", 2,
+	    "auth.users[0].limits.user_bandwidth: \"lots\" is not a size");
+	check_one_error("auth = { users = ( { name = \"a\"; password = \"p\";\n"
+	    "  limits = { user_quota_daily = -1; }; } ); };\n", 2,
+	    "auth.users[0].limits.user_quota_daily: must not be negative");
+}
+
+static void
+test_limits_keys(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	load_ok(&c, "limits = { rate_per_client = 0; };\n");
+	assert_int_equal(c.rate_per_client, 0);
+	conf_free(&c);
+	load_ok(&c, "limits = { rate_per_client = 1000000;\n"
+	    "  state_file = \"/var/lib/sluice/quota\"; };\n");
+	assert_int_equal(c.rate_per_client, 1000000);
+	assert_string_equal(c.state_file, "/var/lib/sluice/quota");
+	conf_free(&c);
+	check_one_error("limits = { rate_per_client = -1; };\n", 1,
+	    "limits.rate_per_client: -1 is out of range (0..1000000)");
+	check_one_error("limits = { rate_per_client = 1000001; };\n", 1,
+	    "limits.rate_per_client: 1000001 is out of range (0..1000000)");
+	check_one_error("limits = { rate_per_client = \"10\"; };\n", 1,
+	    "limits.rate_per_client: expected an integer, found a string");
+	check_one_error("limits = { state_file = 5; };\n", 1,
+	    "limits.state_file: expected a string, found an integer");
+	check_one_error("limits = {\n  rate = 5; };\n", 2,
+	    "limits.rate: unknown key");
+
+	/* a user's own limits */
+	load_ok(&c, "auth = { users = (\n"
+	    "  { name = \"a\"; password = \"p\"; limits = { per_user = 0; }; },"
+	    "\n  { name = \"b\"; password = \"p\"; limits = { }; },\n"
+	    "  { name = \"c\"; password = \"p\";\n"
+	    "    limits = { per_user = 2147483647; }; } ); };\n");
+	assert_int_equal(c.users[0].limits.per_user, 0);
+	assert_int_equal(c.users[0].limits.bandwidth, -1);
+	assert_int_equal(c.users[1].limits.per_user, -1);
+	assert_int_equal(c.users[1].limits.quota_monthly, -1);
+	assert_int_equal(c.users[2].limits.per_user, 2147483647);
+	conf_free(&c);
+	check_one_error("auth = { users = ( { name = \"a\"; password = \"p\";\n"
+	    "  limits = { per_user = -1; }; } ); };\n", 2,
+	    "auth.users[0].limits.per_user: -1 is out of range "
+	    "(0..2147483647)");
+	check_one_error("auth = { users = ( { name = \"a\"; password = \"p\";\n"
+	    "  limits = { conn_bandwidth = 1; }; } ); };\n", 2,
+	    "auth.users[0].limits.conn_bandwidth: unknown key");
+	check_one_error("auth = { users = ( { name = \"a\"; password = \"p\";\n"
+	    "  limits = 5; } ); };\n", 2,
+	    "auth.users[0].limits: expected a group { ... }, found an "
+	    "integer");
+	check_one_error("auth = { users = ( { name = \"a\"; password = \"p\"; "
+	    "},\n  { name = \"b\"; password = \"p\";\n"
+	    "    limits = { per_user = \"3\"; }; } ); };\n", 3,
+	    "auth.users[1].limits.per_user: expected an integer, found a "
+	    "string");
+}
+
+static void
+test_err_rules(void **state)
+{
+	static const struct {
+		const char	*dest;
+		const char	*why;
+	} dest[] = {
+		{ "10.0.0.1/8", "is not a valid address block" },
+		{ "1.2.3.4/33", "is not a valid address block" },
+		{ "::1/129", "is not a valid address block" },
+		{ "fd00::1/8", "is not a valid address block" },
+		{ "10.0.0.0/", "is not a valid address block" },
+		{ "fe80::1%eth0", "is not a valid address block" },
+		{ "*.", "is not a host name, *.suffix or address block" },
+		{ "*", "is not a host name, *.suffix or address block" },
+		{ "*example.com", "is not a host name, *.suffix or address "
+		  "block" },
+		{ "a b", "is not a host name, *.suffix or address block" },
+		{ "", "is not a host name, *.suffix or address block" },
+		{ "a.*.com", "is not a host name, *.suffix or address block" },
+		{ "http://x", "is not a valid address block" },
+	};
+	static const char *const ports[] = {
+		"\"0\"", "\"70000\"", "\"90-80\"", "\"abc\"", "\"80-\"",
+		"\"-80\"", "\"80-70000\"", "\"\"", "\" 80\"", "\"80x\"", "0",
+		"65536", "true",
+	};
+	char text[256], msg[256];
+	size_t i;
+
+	(void)state;
+	check_one_error("rules = { };\n", 1, "rules: expected a list ( { "
+	    "action = ...; }, ... ), found a group { }");
+	check_one_error("rules = ( 5 );\n", 1, "rules[0]: expected a group "
+	    "{ action = ...; }");
+	check_one_error("rules = (\n  { action = \"deny\"; },\n"
+	    "  { name = \"x\"; }\n);\n", 3, "rules[1]: \"action\" (\"allow\" "
+	    "or \"deny\") is missing");
+	check_one_error("rules = (\n  { action = \"permit\"; }\n);\n", 2,
+	    "rules[0].action: \"permit\" is not allow or deny");
+	check_one_error("rules = (\n  { action = \"Allow\"; }\n);\n", 2,
+	    "rules[0].action: \"Allow\" is not allow or deny");
+	check_one_error("rules = (\n  { action = \"deny\";\n"
+	    "    port = [ \"80\" ]; }\n);\n", 3, "rules[0].port: unknown key");
+	check_one_error("rules = ( { action = \"deny\"; name = 5; } );\n", 1,
+	    "rules[0].name: expected a string, found an integer");
+	for (i = 0; i < sizeof(dest) / sizeof(dest[0]); i++) {
+		snprintf(text, sizeof(text), "rules = ( { action = \"deny\";\n"
+		    "  dest = [ \"10.0.0.0/8\",\n    \"%s\" ]; } );\n",
+		    dest[i].dest);
+		snprintf(msg, sizeof(msg), "rules[0].dest: \"%s\" %s",
+		    dest[i].dest, dest[i].why);
+		check_one_error(text, 3, msg);
+	}
+	check_one_error("rules = ( { action = \"deny\"; dest = 5; } );\n", 1,
+	    "rules[0].dest: expected an array of strings [ \"...\", ... ], "
+	    "found an integer");
+	check_one_error("rules = ( { action = \"deny\";\n  dest = ( \"a.b\", "
+	    "5 ); } );\n", 2, "rules[0].dest[1]: expected a string, found an "
+	    "integer");
+	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		snprintf(text, sizeof(text), "rules = ( { action = \"deny\";\n"
+		    "  ports = ( \"80\", %s ); } );\n", ports[i]);
+		check_one_error(text, 2, "rules[0].ports[1]: expected a port "
+		    "or a range \"LOW-HIGH\" within 1..65535");
+	}
+	check_one_error("rules = ( { action = \"deny\"; ports = \"80\"; } );\n",
+	    1, "rules[0].ports: expected an array [ \"80\", \"8000-8100\" ]");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  clients = [ \"10.0.0.1/8\", \"fd00::/8\" ]; } );\n", 2,
+	    "rules[0].clients: \"10.0.0.1/8\" is not an address or "
+	    "ADDRESS/PREFIX (with zero host bits)");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  clients = [ \"10.0.0.0/8\", \"lan.example\" ]; } );\n", 2,
+	    "rules[0].clients: \"lan.example\" is not an address or "
+	    "ADDRESS/PREFIX");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  clients = [ ]; } );\n", 2, "rules[0].clients: the list is "
+	    "empty");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  protocols = [ \"socks5\", \"ftp\" ]; } );\n", 2,
+	    "rules[0].protocols: \"ftp\" is not one of socks5, socks4, http, "
+	    "connect");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  protocols = [ \"SOCKS5\" ]; } );\n", 2,
+	    "rules[0].protocols: \"SOCKS5\" is not one of");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  methods = [ \"GE T\" ]; } );\n", 2,
+	    "rules[0].methods: \"GE T\" is not an HTTP method");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  methods = [ \"\" ]; } );\n", 2,
+	    "rules[0].methods: \"\" is not an HTTP method");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  methods = [ \"ABCDEFGHIJKLMNOPQRSTU\" ]; } );\n", 2,
+	    "rules[0].methods: \"ABCDEFGHIJKLMNOPQRSTU\" is not an HTTP "
+	    "method");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  users = [ \"a b\" ]; } );\n", 2, "rules[0].users: \"a b\" "
+	    "contains ':', a space or a control character");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  users = [ \"\" ]; } );\n", 2, "rules[0].users: \"\" is empty");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  groups = [ \"a:b\" ]; } );\n", 2, "rules[0].groups: \"a:b\" "
+	    "contains ':'");
+	check_one_error("allow_open_proxy = 1;\n", 1, "allow_open_proxy: "
+	    "expected a boolean (true/false), found an integer");
+}
+
+/*
+ * One mistake, one message: a value of the wrong type is not also
+ * "missing", and a list whose only entry is bad is not also "empty".
+ */
+static void
+test_err_one_message_each(void **state)
+{
+	(void)state;
+	check_one_error("rules = (\n  { action = 5; }\n);\n", 2,
+	    "rules[0].action: expected a string, found an integer");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  clients = [ \"10.0.0.1/8\" ]; } );\n", 2,
+	    "rules[0].clients: \"10.0.0.1/8\" is not an address or "
+	    "ADDRESS/PREFIX (with zero host bits)");
+	check_one_error("auth = { groups = (\n  { name = 5; } ); };\n", 2,
+	    "auth.groups[0].name: expected a string, found an integer");
+}
+
+static void
+test_rules_accepted_edges(void **state)
+{
+	struct conf c;
+	const struct conf_rule *r;
+
+	(void)state;
+	load_ok(&c, "rules = (\n"
+	    "  { action = \"allow\"; ports = [ \"1\", \"65535\", \"1-65535\","
+	    " \"7-7\" ];\n"
+	    "    methods = [ \"M-SEARCH\", \"PROPFIND\","
+	    " \"ABCDEFGHIJKLMNOPQRST\" ];\n"
+	    "    dest = \"*.A.Example.\"; },\n"
+	    "  { action = \"deny\"; dest = [ \"LocalHost\", \"0.0.0.0/0\","
+	    " \"::/0\",\n    \"a_b.example\", \"fe80::/10\", \"192.0.2.1\","
+	    " \"::1\" ];\n"
+	    "    clients = \"::/0\"; protocols = [ \"socks4\", \"http\","
+	    " \"http\" ]; }\n"
+	    ");\n");
+	assert_int_equal(c.nrules, 2);
+	r = &c.rules[0];
+	assert_int_equal(r->nports, 4);
+	assert_int_equal(r->ports[0].lo, 1);
+	assert_int_equal(r->ports[0].hi, 1);
+	assert_int_equal(r->ports[1].lo, 65535);
+	assert_int_equal(r->ports[2].lo, 1);
+	assert_int_equal(r->ports[2].hi, 65535);
+	assert_int_equal(r->ports[3].lo, 7);
+	assert_int_equal(r->ports[3].hi, 7);
+	assert_int_equal(r->nmethods, 3);
+	assert_string_equal(r->methods[0], "M-SEARCH");
+	assert_int_equal(r->ndest_suffixes, 1);
+	assert_string_equal(r->dest_suffixes[0], ".a.example");
+	r = &c.rules[1];
+	assert_int_equal(r->ndest_hosts, 2);
+	assert_string_equal(r->dest_hosts[0], "localhost");
+	assert_string_equal(r->dest_hosts[1], "a_b.example");
+	assert_int_equal(r->ndest_cidrs, 5);
+	check_cidr(&r->dest_cidrs[0], "0.0.0.0/0");
+	check_cidr(&r->dest_cidrs[1], "::/0");
+	check_cidr(&r->dest_cidrs[2], "fe80::/10");
+	check_cidr(&r->dest_cidrs[3], "192.0.2.1/32");
+	check_cidr(&r->dest_cidrs[4], "::1/128");
+	assert_int_equal(r->nclients, 1);
+	check_cidr(&r->clients[0], "::/0");
+	assert_int_equal(r->protocols, CONF_P_SOCKS4 | CONF_P_HTTP);
+	conf_free(&c);
+}
+
+static void
+test_err_groups(void **state)
+{
+	(void)state;
+	check_one_error("auth = {\n  groups = { }; };\n", 2,
+	    "auth.groups: expected a list ( { name; users; }, ... ), found a "
+	    "group { }");
+	check_one_error("auth = { groups = (\n  \"staff\" ); };\n", 2,
+	    "auth.groups[0]: expected a group { name; users; }");
+	check_one_error("auth = { groups = (\n  { users = [ ]; } ); };\n", 2,
+	    "auth.groups[0]: needs a name (1..255 bytes, no spaces)");
+	check_one_error("auth = { groups = (\n  { name = \"a b\"; } ); };\n",
+	    2, "auth.groups[0]: needs a name");
+	check_one_error("auth = { groups = (\n  { name = \"\"; } ); };\n", 2,
+	    "auth.groups[0]: needs a name");
+	check_one_error("auth = { groups = ( { name = \"staff\"; },\n"
+	    "  { name = \"staff\"; } ); };\n", 2,
+	    "auth.groups[1]: group \"staff\" is defined twice");
+	check_one_error("auth = { groups = ( { name = \"staff\";\n"
+	    "  members = [ \"a\" ]; } ); };\n", 2,
+	    "auth.groups[0].members: unknown key");
+	check_one_error("auth = { groups = ( { name = \"staff\";\n"
+	    "  users = [ \"a\", \"b c\" ]; } ); };\n", 2,
+	    "auth.groups[0].users: \"b c\" contains ':', a space or a control "
+	    "character");
+	check_one_error("auth = { groups = ( { name = \"staff\";\n"
+	    "  users = 5; } ); };\n", 2,
+	    "auth.groups[0].users: expected an array of strings");
+}
+
+static void
+test_err_admin(void **state)
+{
+	(void)state;
+	check_one_error("admin = 5;\n", 1, "admin: expected a group { ... }, "
+	    "found an integer");
+	check_one_error("admin = {\n  token = \"0123456789abcde\"; };\n", 2,
+	    "admin.token: at least 16 characters, no spaces");
+	check_one_error("admin = {\n  token = \"0123456789 abcdef\"; };\n", 2,
+	    "admin.token: at least 16 characters, no spaces");
+	check_one_error("admin = {\n  token = \"0123456789abcdef\\t\"; };\n",
+	    2, "admin.token: at least 16 characters, no spaces");
+	check_one_error("admin = {\n  token = 1234567890123456; };\n", 2,
+	    "admin.token: expected a string, found an integer");
+	check_one_error("admin = {\n  address = \"localhost\"; };\n", 2,
+	    "admin.address: \"localhost\" is not an IPv4 or IPv6 address");
+	check_one_error("admin = {\n  address = \"127.0.0.1:9090\"; };\n", 2,
+	    "admin.address: \"127.0.0.1:9090\" is not an IPv4 or IPv6 "
+	    "address");
+	check_one_error("admin = {\n  port = 0; };\n", 2,
+	    "admin.port: 0 is out of range (1..65535)");
+	check_one_error("admin = {\n  port = 65536; };\n", 2,
+	    "admin.port: 65536 is out of range (1..65535)");
+	check_one_error("admin = {\n  tokn = \"x\"; };\n", 2,
+	    "admin.tokn: unknown key");
+}
+
+static void
+test_log_new_keys(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	load_ok(&c, "log = { format = \"json\"; interim = 0;\n"
+	    "  access = \"syslog\"; };\n");
+	assert_int_equal(c.log_format, CONF_LOG_JSON);
+	assert_int_equal(c.log_interim, 0);
+	assert_string_equal(c.access_log, "syslog");
+	assert_string_equal(c.syslog_socket, "/dev/log");
+	conf_free(&c);
+	load_ok(&c, "log = { interim = 86400; syslog_socket = \"/tmp/s\"; "
+	    "format = \"sluice\"; };\n");
+	assert_int_equal(c.log_interim, 86400);
+	assert_string_equal(c.syslog_socket, "/tmp/s");
+	assert_int_equal(c.log_format, CONF_LOG_SLUICE);
+	conf_free(&c);
+	check_one_error("log = {\n  interim = -1; };\n", 2,
+	    "log.interim: -1 is out of range (0..86400)");
+	check_one_error("log = {\n  interim = 86401; };\n", 2,
+	    "log.interim: 86401 is out of range (0..86400)");
+	check_one_error("log = {\n  syslog_socket = 5; };\n", 2,
+	    "log.syslog_socket: expected a string, found an integer");
+	check_one_error("log = {\n  format = \"JSON\"; };\n", 2,
+	    "log.format: \"JSON\" is not one of sluice, squid, json");
+}
+
+/* The effective rules and limits, as `sluice -t` prints them. */
+static void
+test_print_rules(void **state)
+{
+	struct conf c;
+	char path[PATH_MAX], spath[PATH_MAX], err[CONF_ERRLEN];
+	char want[5 * PATH_MAX + 1024], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	data_path(path, sizeof(path), "rules.conf");
+	data_path(spath, sizeof(spath), "quota.state");
+	conf_init(&c);
+	assert_int_equal(conf_load_file(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(conf_finish(&c, err, sizeof(err)), 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	conf_print(&c, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(buf);
+	/* the token is a secret too */
+	if (strstr(buf, RULES_TOKEN) != NULL || strstr(buf, "0123456789") !=
+	    NULL)
+		fail_msg("the admin token is printed:\n%s", buf);
+	snprintf(want, sizeof(want), "\nrule #1 deny dest=[10.0.0.0/8,"
+	    "*.internal.example]  (%s:15)\n"
+	    "rule #2 allow dest=[*.example.com] ports=[80,443,8000-8100] "
+	    "groups=[staff]  (%s:16)\n"
+	    "rule #3 allow users=[carol] protocols=[socks5,connect]  (%s:18)\n"
+	    "rule #4 allow clients=[192.168.0.0/16,fd00::/8] "
+	    "methods=[GET,HEAD]  (%s:20)\n"
+	    "rule #5 \"rest\" deny  (%s:22)\n", path, path, path, path, path);
+	if (strstr(buf, want) == NULL)
+		fail_msg("no rules\n%s\nin\n%s", want, buf);
+	snprintf(want, sizeof(want), "\nlimits rate_per_client 20/s, "
+	    "user_bandwidth 10485760 B/s, conn_bandwidth 64000 B/s, quota "
+	    "1500000000 B/day 1073741824 B/month, state in %s\n", spath);
+	if (strstr(buf, want) == NULL)
+		fail_msg("no line\n%s\nin\n%s", want, buf);
+	assert_non_null(strstr(buf, "\ngroup staff: 2 users\n"));
+	assert_non_null(strstr(buf, "\nshared gateway (a listener is off "
+	    "loopback): destinations on loopback, link-local (169.254.0.0/16, "
+	    "fe80::/10) and this host's own addresses are refused unless a "
+	    "rule with dest allows them\n"));
+	assert_non_null(strstr(buf, "\nadmin 127.0.0.1:9191 (token "
+	    "required)\n"));
+	assert_non_null(strstr(buf, "\nlog interim records every 60 s\n"));
+	assert_non_null(strstr(buf, "\nlog level info, access log syslog "
+	    "(json format)\n"));
+	assert_null(strstr(buf, "rules: none"));
+	free(buf);
+	conf_free(&c);
+
+	/* no rules, loopback, no admin, no new limits */
+	buf = NULL;
+	finish_ok(&c, "allow_open_proxy = true;\n");
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	conf_print(&c, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "\nrules: none (everything allowed)\n"));
+	assert_null(strstr(buf, "rule #"));
+	assert_null(strstr(buf, "shared gateway"));
+	assert_null(strstr(buf, "\nadmin "));
+	assert_null(strstr(buf, "\nlimits rate_per_client"));
+	assert_null(strstr(buf, "interim"));
+	free(buf);
+	conf_free(&c);
+
+	/* open proxy allowed, said so */
+	buf = NULL;
+	finish_ok(&c, "listen = ( { address = \"0.0.0.0\"; } );\n"
+	    "allow_open_proxy = true;\n");
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	conf_print(&c, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "unless a rule with dest allows them; "
+	    "open proxy allowed\n"));
+	free(buf);
+	conf_free(&c);
+}
+
+/* One rule, numbered by the caller: every key, in print order. */
+static void
+test_print_one_rule(void **state)
+{
+	struct conf c;
+	char want[PATH_MAX + 1024], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	finish_ok(&c, USERS_AB_GROUP "rules = (\n"
+	    "  { action = \"deny\"; dest = [ \"*.b.example\", \"Host.Example\","
+	    " \"fd00::/8\", \"10.0.0.0/8\" ];\n"
+	    "    ports = ( 22, \"8000-8100\" ); users = [ \"b\", \"a\" ];"
+	    " groups = [ \"g\" ];\n"
+	    "    clients = [ \"192.0.2.0/24\" ];"
+	    " protocols = [ \"connect\", \"http\", \"socks4\", \"socks5\" ];\n"
+	    "    methods = [ \"PUT\" ]; name = \"all keys\"; }\n"
+	    ");\n");
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	conf_print_rule(&c.rules[0], 42, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(want, sizeof(want), "rule #42 \"all keys\" deny "
+	    "dest=[fd00::/8,10.0.0.0/8,host.example,*.b.example] "
+	    "ports=[22,8000-8100] users=[b,a] groups=[g] "
+	    "clients=[192.0.2.0/24] protocols=[socks5,socks4,http,connect] "
+	    "methods=[PUT]  (%s:5)\n", c.path);
+	assert_string_equal(buf, want);
+	free(buf);
+	conf_free(&c);
+}
+
 /* ----- conf_print ----------------------------------------------------- */
 
 static void
@@ -1433,6 +2469,25 @@ main(void)
 		cmocka_unit_test(test_user_arg_length_edges),
 		cmocka_unit_test(test_user_arg_duplicate_of_config),
 		cmocka_unit_test(test_print_hides_passwords),
+		cmocka_unit_test(test_rules_fixture),
+		cmocka_unit_test(test_policy_defaults),
+		cmocka_unit_test(test_groups_expanded_sorted),
+		cmocka_unit_test(test_finish_rule_errors),
+		cmocka_unit_test(test_finish_open_proxy),
+		cmocka_unit_test(test_finish_admin),
+		cmocka_unit_test(test_is_shared),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_sizes_decimal_exact),
+		cmocka_unit_test(test_err_sizes),
+		cmocka_unit_test(test_limits_keys),
+		cmocka_unit_test(test_err_rules),
+		cmocka_unit_test(test_err_one_message_each),
+		cmocka_unit_test(test_rules_accepted_edges),
+		cmocka_unit_test(test_err_groups),
+		cmocka_unit_test(test_err_admin),
+		cmocka_unit_test(test_log_new_keys),
+		cmocka_unit_test(test_print_rules),
+		cmocka_unit_test(test_print_one_rule),
 		cmocka_unit_test(test_proto_names),
 	};
 

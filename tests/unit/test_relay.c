@@ -537,6 +537,81 @@ transfer_big(struct harness *h)
 	assert_int_equal(h->status, RELAY_OK);
 }
 
+/* ----- a cap (a quota's rest) ----------------------------------------- */
+
+/*
+ * With cap bytes left the relay reads exactly that much, both directions
+ * together, then stops reading (the bytes it read are delivered); a new
+ * cap lets it go on.  cap is well past RELAY_SPLICE_AFTER on TCP, so the
+ * splice path is capped too.
+ */
+static void
+check_cap(struct harness *h, size_t cap)
+{
+	size_t len = cap + 300000;
+	uint8_t *up = malloc(len), *got = malloc(len);
+	uint64_t moved;
+
+	assert_non_null(up);
+	assert_non_null(got);
+	fill_random(up, len, 7);
+	h->r.cap = 100;
+	start(h);
+	peer_send_all(h, PEER_TARGET, "0123456789", 10);
+	peer_expect(h, PEER_CLIENT, "0123456789", 10);
+	assert_int_equal(h->r.cap, 90);
+	h->r.cap = cap - 10;
+	/* the client sends more than the cap: the target gets cap - 10 */
+	{
+		int64_t deadline = clock_ms() + WAIT_MS;
+		size_t off = 0;
+		ssize_t n;
+
+		while (h->r.dir[RELAY_UP].bytes < cap - 10) {
+			if (off < len) {
+				n = send(h->peer[PEER_CLIENT], up + off,
+				    len - off, MSG_NOSIGNAL);
+				if (n > 0)
+					off += (size_t)n;
+			}
+			n = recv(h->peer[PEER_TARGET], got, len, 0);
+			(void)n;
+			if (clock_ms() > deadline)
+				fail_msg("moved %llu of %zu in time",
+				    (unsigned long long)
+				    h->r.dir[RELAY_UP].bytes, cap - 10);
+			loop_once(h);
+		}
+	}
+	run_for(h, 50);
+	moved = h->r.dir[RELAY_UP].bytes;
+	assert_int_equal(moved, cap - 10);
+	assert_int_equal(h->r.cap, 0);
+	assert_false(h->ended);
+	if (cap > 2 * RELAY_SPLICE_AFTER && h->pool.pipes_max > 0)
+		assert_true(h->pool.spliced > 0);
+	/* no cap: the rest flows on the next event */
+	h->r.cap = RELAY_NO_CAP;
+	relay_event(h, RELAY_CLIENT, EV_READ);
+	run_for(h, 50);
+	assert_true(h->r.dir[RELAY_UP].bytes > moved);
+	assert_int_equal(h->r.cap, RELAY_NO_CAP);
+	free(up);
+	free(got);
+}
+
+static void
+test_cap_unix(void **state)
+{
+	check_cap(*state, 5000);
+}
+
+static void
+test_cap_tcp_splice(void **state)
+{
+	check_cap(*state, 3 * RELAY_SPLICE_AFTER + 12345);
+}
+
 static void
 test_big_tcp_splices(void **state)
 {
@@ -1170,6 +1245,10 @@ main(void)
 		    setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_both_ways_tcp,
 		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_unix, setup_unix,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cap_tcp_splice, setup_tcp,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_splices,
 		    setup_tcp, teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_no_pipes_copies,

@@ -1,0 +1,680 @@
+/*
+ * The admin listener: see admin.h.  Requests are parsed with the same
+ * codec as proxied ones (small limits); answers are built in an evbuffer
+ * and the connection closes once they are written.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "admin.h"
+#include "clock.h"
+#include "http.h"
+#include "log.h"
+#include "origin.h"
+#include "policy.h"
+#include "resolver.h"
+#include "session.h"
+#include "worker.h"
+#include "../auth/auth.h"
+
+#define ADMIN_HEAD_MAX	(16 * 1024)
+#define ADMIN_TIMEOUT	10		/* seconds for a request to arrive */
+
+struct admin {
+	struct worker	*w;
+	struct evconnlistener *lev;
+	struct admin_conn *conns;	/* open admin connections */
+};
+
+struct admin_conn {
+	struct admin_conn *next, **pprev;
+	struct admin	*a;
+	struct bufferevent *bev;
+	struct http_parser parser;
+	int		done;		/* answered: close once written */
+};
+
+static void
+conn_free(struct admin_conn *c)
+{
+	*c->pprev = c->next;
+	if (c->next != NULL)
+		c->next->pprev = c->pprev;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+reply(struct admin_conn *c, int status, const char *ctype, const char *extra,
+    struct evbuffer *body)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "Connection: close\r\n%s\r\n", status, http_reason(status), ctype,
+	    body != NULL ? evbuffer_get_length(body) : 0,
+	    extra != NULL ? extra : "");
+	if (body != NULL)
+		evbuffer_add_buffer(out, body);
+	c->done = 1;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
+reply_text(struct admin_conn *c, int status, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b != NULL)
+		evbuffer_add_printf(b, "%s\n", text);
+	reply(c, status, "text/plain; charset=utf-8", status == 401 ?
+	    "WWW-Authenticate: Bearer realm=\"sluice admin\"\r\n" : NULL, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+/* ----- Prometheus text exposition --------------------------------------- */
+
+static void
+label(struct evbuffer *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, v, 1);
+	}
+}
+
+static void
+metric(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+hist(struct evbuffer *b, const char *name, const char *help,
+    const struct acct_hist *h)
+{
+	int i;
+
+	metric(b, name, "histogram", help);
+	for (i = 0; i < ACCT_HIST_BUCKETS; i++)
+		evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n",
+		    name, acct_hist_le[i], h->le[i]);
+	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+	    "%s_sum %.6f\n%s_count %" PRIu64 "\n", name, h->count, name,
+	    h->sum, name, h->count);
+}
+
+struct client_walk {
+	struct evbuffer	*b;
+	int		pass;		/* which metric this walk prints */
+};
+
+static int
+client_metric(void *entry, void *arg)
+{
+	struct acct_client *c = entry;
+	struct client_walk *cw = arg;
+	char ip[NETADDR_STRLEN];
+
+	netaddr_ip_str(&c->e.addr, ip, sizeof(ip));
+	switch (cw->pass) {
+	case 0:
+		evbuffer_add_printf(cw->b, "sluice_client_sessions_active"
+		    "{client=\"%s\"} %d\n", ip, c->active);
+		break;
+	case 1:
+		evbuffer_add_printf(cw->b, "sluice_client_sessions_total"
+		    "{client=\"%s\"} %" PRIu64 "\n", ip, c->sessions);
+		break;
+	case 2:
+		evbuffer_add_printf(cw->b, "sluice_client_bytes_total"
+		    "{client=\"%s\",direction=\"up\"} %" PRIu64 "\n"
+		    "sluice_client_bytes_total{client=\"%s\",direction=\"down\"}"
+		    " %" PRIu64 "\n", ip, c->bytes_up, ip, c->bytes_down);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Every counter, in the Prometheus text format (version 0.0.4).  Byte
+ * totals include what live sessions have moved so far.
+ */
+void
+admin_metrics(struct worker *w, struct evbuffer *b)
+{
+	const struct acct_counters *k = &w->ctr;
+	const struct resolver_stats *rs = resolver_stats(w->resolver);
+	struct user_states *us = &w->users;
+	struct user_state *u;
+	struct session *s;
+	struct client_walk cw = { b, 0 };
+	uint64_t up = k->bytes_up, down = k->bytes_down;
+	char a[NETADDR_STRLEN];
+	size_t i;
+	int j;
+
+	for (s = w->sessions; s != NULL; s = s->next) {
+		uint64_t hu, hd;
+
+		session_http_live(s, &hu, &hd);
+		up += s->relay.dir[RELAY_UP].bytes + hu;
+		down += s->relay.dir[RELAY_DOWN].bytes + hd;
+	}
+	metric(b, "sluice_build_info", "gauge", "Version of sluice.");
+	evbuffer_add_printf(b, "sluice_build_info{version=\"%s\"} 1\n",
+	    SLUICE_VERSION);
+	metric(b, "sluice_uptime_seconds", "gauge", "Seconds since start.");
+	evbuffer_add_printf(b, "sluice_uptime_seconds %.3f\n",
+	    (double)(clock_ms() - w->started) / 1000);
+	metric(b, "sluice_config_generation", "gauge",
+	    "1 for the configuration read at start, +1 per reload.");
+	evbuffer_add_printf(b, "sluice_config_generation %" PRIu64 "\n",
+	    w->pol->generation);
+	metric(b, "sluice_sessions_active", "gauge", "Sessions open now.");
+	evbuffer_add_printf(b, "sluice_sessions_active %" PRIu64 "\n",
+	    k->sessions_active);
+	metric(b, "sluice_sessions_total", "counter", "Sessions accepted.");
+	evbuffer_add_printf(b, "sluice_sessions_total %" PRIu64 "\n",
+	    k->sessions_total);
+	metric(b, "sluice_bytes_total", "counter",
+	    "Bytes relayed (up: client to target).");
+	evbuffer_add_printf(b, "sluice_bytes_total{direction=\"up\"} %" PRIu64
+	    "\nsluice_bytes_total{direction=\"down\"} %" PRIu64 "\n", up, down);
+	metric(b, "sluice_refused_total", "counter",
+	    "Clients refused by a limit.");
+	evbuffer_add_printf(b,
+	    "sluice_refused_total{limit=\"max_connections\"} %" PRIu64 "\n"
+	    "sluice_refused_total{limit=\"descriptors\"} %" PRIu64 "\n"
+	    "sluice_refused_total{limit=\"per_client\"} %" PRIu64 "\n"
+	    "sluice_refused_total{limit=\"per_user\"} %" PRIu64 "\n"
+	    "sluice_refused_total{limit=\"rate_per_client\"} %" PRIu64 "\n"
+	    "sluice_refused_total{limit=\"quota\"} %" PRIu64 "\n",
+	    k->refused_max, k->refused_fd, k->refused_client, k->refused_user,
+	    k->refused_rate, k->refused_quota);
+	metric(b, "sluice_denied_total", "counter",
+	    "Requests refused by the rules.");
+	evbuffer_add_printf(b, "sluice_denied_total %" PRIu64 "\n", k->denied);
+	metric(b, "sluice_auth_failures_total", "counter",
+	    "Failed authentications.");
+	evbuffer_add_printf(b, "sluice_auth_failures_total %" PRIu64 "\n",
+	    k->auth_failed);
+	metric(b, "sluice_connect_failures_total", "counter",
+	    "Outbound connects that failed, by reason.");
+	evbuffer_add_printf(b,
+	    "sluice_connect_failures_total{reason=\"refused\"} %" PRIu64 "\n"
+	    "sluice_connect_failures_total{reason=\"unreachable\"} %" PRIu64 "\n"
+	    "sluice_connect_failures_total{reason=\"timeout\"} %" PRIu64 "\n"
+	    "sluice_connect_failures_total{reason=\"other\"} %" PRIu64 "\n",
+	    k->fail_refused, k->fail_unreach, k->fail_timeout, k->fail_other);
+	metric(b, "sluice_dns_failures_total", "counter",
+	    "Name resolutions that failed, by reason.");
+	evbuffer_add_printf(b,
+	    "sluice_dns_failures_total{reason=\"nxdomain\"} %" PRIu64 "\n"
+	    "sluice_dns_failures_total{reason=\"timeout\"} %" PRIu64 "\n"
+	    "sluice_dns_failures_total{reason=\"other\"} %" PRIu64 "\n",
+	    k->dns_nx, k->dns_timeout, k->dns_other);
+	metric(b, "sluice_dns_lookups_total", "counter", "Lookups asked for.");
+	evbuffer_add_printf(b, "sluice_dns_lookups_total %" PRIu64 "\n",
+	    rs->lookups);
+	metric(b, "sluice_dns_cache_hits_total", "counter",
+	    "Lookups answered from the cache.");
+	evbuffer_add_printf(b, "sluice_dns_cache_hits_total %" PRIu64 "\n",
+	    rs->hits);
+	hist(b, "sluice_dns_seconds", "Time to resolve a target (lookups that"
+	    " went to the DNS).", &k->dns_time);
+	hist(b, "sluice_connect_seconds", "Time to connect a target.",
+	    &k->connect_time);
+	metric(b, "sluice_origin_pool_idle", "gauge",
+	    "Idle HTTP origin connections kept for reuse.");
+	evbuffer_add_printf(b, "sluice_origin_pool_idle %zu\n",
+	    w->origins.idle);
+	metric(b, "sluice_origin_pool_reused_total", "counter",
+	    "HTTP requests sent on a reused origin connection.");
+	evbuffer_add_printf(b, "sluice_origin_pool_reused_total %" PRIu64 "\n",
+	    w->origins.reused);
+
+	metric(b, "sluice_listener_sessions_active", "gauge",
+	    "Sessions open now, per listener.");
+	for (j = 0; j < w->nlstats; j++)
+		evbuffer_add_printf(b, "sluice_listener_sessions_active{"
+		    "listener=\"%s %s\"} %" PRIu64 "\n", conf_proto_name(
+		    w->lstats[j]->proto), netaddr_str(&w->lstats[j]->addr, a,
+		    sizeof(a)), w->lstats[j]->active);
+	metric(b, "sluice_listener_sessions_total", "counter",
+	    "Sessions accepted, per listener.");
+	for (j = 0; j < w->nlstats; j++)
+		evbuffer_add_printf(b, "sluice_listener_sessions_total{"
+		    "listener=\"%s %s\"} %" PRIu64 "\n", conf_proto_name(
+		    w->lstats[j]->proto), netaddr_str(&w->lstats[j]->addr, a,
+		    sizeof(a)), w->lstats[j]->sessions);
+	metric(b, "sluice_listener_bytes_total", "counter",
+	    "Bytes of closed sessions, per listener.");
+	for (j = 0; j < w->nlstats; j++) {
+		netaddr_str(&w->lstats[j]->addr, a, sizeof(a));
+		evbuffer_add_printf(b, "sluice_listener_bytes_total{listener="
+		    "\"%s %s\",direction=\"up\"} %" PRIu64 "\n"
+		    "sluice_listener_bytes_total{listener=\"%s %s\","
+		    "direction=\"down\"} %" PRIu64 "\n",
+		    conf_proto_name(w->lstats[j]->proto), a,
+		    w->lstats[j]->bytes_up,
+		    conf_proto_name(w->lstats[j]->proto), a,
+		    w->lstats[j]->bytes_down);
+	}
+
+	metric(b, "sluice_user_sessions_active", "gauge",
+	    "Sessions open now, per user.");
+	for (i = 0; i < us->nbuckets; i++)
+		for (u = us->buckets[i]; u != NULL; u = u->next) {
+			evbuffer_add_printf(b,
+			    "sluice_user_sessions_active{user=\"");
+			label(b, u->name);
+			evbuffer_add_printf(b, "\"} %d\n", u->active);
+		}
+	metric(b, "sluice_user_sessions_total", "counter",
+	    "Sessions started, per user.");
+	for (i = 0; i < us->nbuckets; i++)
+		for (u = us->buckets[i]; u != NULL; u = u->next) {
+			evbuffer_add_printf(b,
+			    "sluice_user_sessions_total{user=\"");
+			label(b, u->name);
+			evbuffer_add_printf(b, "\"} %" PRIu64 "\n", u->sessions);
+		}
+	metric(b, "sluice_user_bytes_total", "counter",
+	    "Bytes moved, per user (counted as they move).");
+	for (i = 0; i < us->nbuckets; i++)
+		for (u = us->buckets[i]; u != NULL; u = u->next) {
+			evbuffer_add_printf(b, "sluice_user_bytes_total{user=\"");
+			label(b, u->name);
+			evbuffer_add_printf(b, "\",direction=\"up\"} %" PRIu64
+			    "\nsluice_user_bytes_total{user=\"", u->bytes_up);
+			label(b, u->name);
+			evbuffer_add_printf(b, "\",direction=\"down\"} %" PRIu64
+			    "\n", u->bytes_down);
+		}
+	metric(b, "sluice_user_quota_used_bytes", "gauge",
+	    "Bytes counted against the user's quotas in the current period.");
+	for (i = 0; i < us->nbuckets; i++)
+		for (u = us->buckets[i]; u != NULL; u = u->next) {
+			evbuffer_add_printf(b,
+			    "sluice_user_quota_used_bytes{user=\"");
+			label(b, u->name);
+			evbuffer_add_printf(b, "\",period=\"day\"} %" PRIu64
+			    "\nsluice_user_quota_used_bytes{user=\"",
+			    u->used_day);
+			label(b, u->name);
+			evbuffer_add_printf(b, "\",period=\"month\"} %" PRIu64
+			    "\n", u->used_month);
+		}
+	metric(b, "sluice_user_denied_total", "counter",
+	    "Sessions or requests of the user refused by rules or limits.");
+	for (i = 0; i < us->nbuckets; i++)
+		for (u = us->buckets[i]; u != NULL; u = u->next) {
+			evbuffer_add_printf(b, "sluice_user_denied_total{user=\"");
+			label(b, u->name);
+			evbuffer_add_printf(b, "\"} %" PRIu64 "\n", u->denied);
+		}
+
+	metric(b, "sluice_client_sessions_active", "gauge",
+	    "Sessions open now, per client address (addresses seen in the "
+	    "last 10 minutes).");
+	iptable_sweep(&w->clients, client_metric, &cw);
+	metric(b, "sluice_client_sessions_total", "counter",
+	    "Sessions started, per client address.");
+	cw.pass = 1;
+	iptable_sweep(&w->clients, client_metric, &cw);
+	metric(b, "sluice_client_bytes_total", "counter",
+	    "Bytes of closed sessions, per client address.");
+	cw.pass = 2;
+	iptable_sweep(&w->clients, client_metric, &cw);
+}
+
+/* ----- /sessions ----------------------------------------------------------- */
+
+static void
+json_str(struct evbuffer *b, const char *v)
+{
+	const unsigned char *p;
+
+	if (v == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	evbuffer_add(b, "\"", 1);
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			evbuffer_add_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", *p);
+		else
+			evbuffer_add(b, p, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+/*
+ * The live sessions as a JSON array.
+ */
+void
+admin_sessions(struct worker *w, struct evbuffer *b)
+{
+	struct session *s;
+	char a[NETADDR_STRLEN], t[300], id[48];
+	int64_t now = clock_ms();
+	int first = 1;
+
+	evbuffer_add(b, "[", 1);
+	for (s = w->sessions; s != NULL; s = s->next) {
+		evbuffer_add_printf(b, "%s\n{\"id\":", first ? "" : ",");
+		first = 0;
+		snprintf(id, sizeof(id), "%d.%" PRIu64, w->id, s->id);
+		json_str(b, id);
+		evbuffer_add_printf(b, ",\"proto\":");
+		json_str(b, s->kind == SESSION_K_SOCKS5 ? "socks5" :
+		    s->kind == SESSION_K_SOCKS4 ? "socks4" :
+		    s->kind == SESSION_K_HTTP ? "http" : "-");
+		evbuffer_add_printf(b, ",\"state\":");
+		json_str(b, session_state_name(s->state));
+		evbuffer_add_printf(b, ",\"user\":");
+		json_str(b, s->user != NULL ? s->user->name : NULL);
+		evbuffer_add_printf(b, ",\"client\":");
+		json_str(b, netaddr_str(&s->client, a, sizeof(a)));
+		if (s->host != NULL)
+			snprintf(t, sizeof(t), strchr(s->host, ':') ?
+			    "[%s]:%u" : "%s:%u", s->host, s->port);
+		evbuffer_add_printf(b, ",\"target\":");
+		json_str(b, s->host != NULL ? t : NULL);
+		evbuffer_add_printf(b, ",\"connected\":");
+		json_str(b, s->connected.sa.sa_family != AF_UNSPEC ?
+		    netaddr_str(&s->connected, a, sizeof(a)) : NULL);
+		evbuffer_add_printf(b, ",\"age\":%.3f,\"up\":%" PRIu64
+		    ",\"down\":%" PRIu64 "}", (double)(now - s->t_start) / 1000,
+		    s->relay.dir[RELAY_UP].bytes + s->http_up,
+		    s->relay.dir[RELAY_DOWN].bytes + s->http_down);
+	}
+	evbuffer_add(b, "\n]\n", 3);
+}
+
+/* POST /sessions/ID/close: ID is "worker.session" as the logs print it. */
+static int
+close_session(struct worker *w, const char *id)
+{
+	struct session *s;
+	unsigned long long n;
+	int wid;
+	char end;
+
+	if (sscanf(id, "%d.%llu%c", &wid, &n, &end) != 2 || wid != w->id)
+		return 0;
+	for (s = w->sessions; s != NULL; s = s->next)
+		if (s->id == n) {
+			log_info("[w%d s%llu] closed by the admin", w->id, n);
+			session_close(s, "admin_closed");
+			return 1;
+		}
+	return 0;
+}
+
+static int
+close_user(struct worker *w, const char *name)
+{
+	struct session *s, *next;
+	int n = 0;
+
+	for (s = w->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->user != NULL && strcmp(s->user->name, name) == 0) {
+			session_close(s, "admin_closed");
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("the admin closed %d sessions of user \"%s\"", n, name);
+	return n;
+}
+
+/* A path segment, %-decoded (user names may need it). */
+static int
+segment(const char *p, size_t len, char *out, size_t cap)
+{
+	size_t i, o = 0;
+	unsigned v;
+
+	for (i = 0; i < len; i++) {
+		if (o + 1 >= cap)
+			return -1;
+		if (p[i] == '%' && i + 2 < len && isxdigit((unsigned char)p[i + 1])
+		    && isxdigit((unsigned char)p[i + 2]) &&
+		    sscanf(p + i + 1, "%2x", &v) == 1) {
+			out[o++] = (char)v;
+			i += 2;
+		} else
+			out[o++] = p[i];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static void
+route(struct admin_conn *c, const char *p, const struct http_head *hd)
+{
+	struct worker *w = c->a->w;
+	const char *tok = w->conf->admin_token, *path = p + hd->target.off;
+	size_t plen = hd->target.len, n;
+	struct evbuffer *b;
+	const struct http_field *f;
+	char arg[300];
+	const char *q;
+	int is_get, is_post, i, found = 0;
+
+	if ((q = memchr(path, '?', plen)) != NULL)
+		plen = (size_t)(q - path);
+	is_get = http_span_eq(p, hd->method, "GET") ||
+	    http_span_eq(p, hd->method, "HEAD");
+	is_post = http_span_eq(p, hd->method, "POST");
+	if (plen == 8 && memcmp(path, "/healthz", 8) == 0) {
+		reply_text(c, is_get ? 200 : 405, is_get ? "ok" :
+		    "method not allowed");
+		return;
+	}
+	if (tok != NULL) {
+		for (i = 0; i < (int)hd->nfields; i++) {
+			f = &hd->fields[i];
+			n = strlen(tok);
+			if (http_field_is(p, f, "authorization") &&
+			    f->value.len == 7 + n &&
+			    strncasecmp(p + f->value.off, "Bearer ", 7) == 0 &&
+			    auth_ct_equal(p + f->value.off + 7, tok, n))
+				found = 1;
+		}
+		if (!found) {
+			reply_text(c, 401, "a bearer token is required");
+			return;
+		}
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		reply_text(c, 503, "out of memory");
+		return;
+	}
+	if (plen == 8 && memcmp(path, "/metrics", 8) == 0) {
+		if (!is_get)
+			goto not_allowed;
+		admin_metrics(w, b);
+		reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+		    b);
+	} else if (plen == 9 && memcmp(path, "/sessions", 9) == 0) {
+		if (!is_get)
+			goto not_allowed;
+		admin_sessions(w, b);
+		reply(c, 200, "application/json", NULL, b);
+	} else if (plen > 16 && memcmp(path, "/sessions/", 10) == 0 &&
+	    memcmp(path + plen - 6, "/close", 6) == 0) {
+		if (!is_post)
+			goto not_allowed;
+		if (segment(path + 10, plen - 16, arg, sizeof(arg)) == -1 ||
+		    !close_session(w, arg)) {
+			reply_text(c, 404, "no such session");
+			evbuffer_free(b);
+			return;
+		}
+		evbuffer_add_printf(b, "{\"closed\":1}\n");
+		reply(c, 200, "application/json", NULL, b);
+	} else if (plen > 13 && memcmp(path, "/users/", 7) == 0 &&
+	    memcmp(path + plen - 6, "/close", 6) == 0) {
+		if (!is_post)
+			goto not_allowed;
+		if (segment(path + 7, plen - 13, arg, sizeof(arg)) == -1) {
+			reply_text(c, 400, "bad user name");
+			evbuffer_free(b);
+			return;
+		}
+		evbuffer_add_printf(b, "{\"closed\":%d}\n", close_user(w, arg));
+		reply(c, 200, "application/json", NULL, b);
+	} else
+		reply_text(c, 404, "not found: /metrics /sessions "
+		    "/sessions/ID/close /users/NAME/close /healthz");
+	evbuffer_free(b);
+	return;
+not_allowed:
+	evbuffer_free(b);
+	reply_text(c, 405, "method not allowed");
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct http_limits lim = { ADMIN_HEAD_MAX, 4096, 64 };
+	struct http_head *hd = c->a->w->http_head;
+	enum codec_result r;
+	size_t len = evbuffer_get_length(in);
+	const char *p;
+	int status;
+
+	if (c->done)
+		return;
+	if (len > ADMIN_HEAD_MAX + 8)
+		len = ADMIN_HEAD_MAX + 8;
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	r = http_parse_request(&c->parser, p, len, &lim, hd, &status);
+	if (r == CODEC_AGAIN)
+		return;
+	if (r == CODEC_ERR) {
+		reply_text(c, status, "bad request");
+		return;
+	}
+	if (hd->form != HTTP_TARGET_ORIGIN) {
+		reply_text(c, 400, "expected a path");
+		return;
+	}
+	route(c, p, hd);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn *c = arg;
+
+	(void)bev;
+	if (c->done)
+		conn_free(c);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	conn_free(arg);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct admin *a = arg;
+	struct admin_conn *c;
+	struct timeval tv = { ADMIN_TIMEOUT, 0 };
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->bev = bufferevent_socket_new(a->w->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->a = a;
+	http_parser_init(&c->parser);
+	c->next = a->conns;
+	if (c->next != NULL)
+		c->next->pprev = &c->next;
+	c->pprev = &a->conns;
+	a->conns = c;
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ADMIN_HEAD_MAX + 8);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/*
+ * Listen for admin requests on addr.  NULL with the reason in err.
+ */
+struct admin *
+admin_open(struct worker *w, const union sockaddr_u *addr, char *err,
+    size_t errlen)
+{
+	struct admin *a;
+	char s[NETADDR_STRLEN];
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "admin: out of memory");
+		return NULL;
+	}
+	a->w = w;
+	a->lev = evconnlistener_new_bind(w->base, accept_cb, a,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    64, &addr->sa, (int)netaddr_len(addr));
+	if (a->lev == NULL) {
+		snprintf(err, errlen, "admin %s: %s", netaddr_str(addr, s,
+		    sizeof(s)), strerror(errno));
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+admin_close(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	evconnlistener_free(a->lev);
+	while (a->conns != NULL)
+		conn_free(a->conns);
+	free(a);
+}
