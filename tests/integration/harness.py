@@ -50,6 +50,14 @@ ZONE = {
         "short.test": {"A": [ORIGIN_HOST], "ttl": 1},
         "cached.test": {"A": [ORIGIN_HOST], "ttl": 300},
         "slow.test": {"A": [ORIGIN_HOST], "ttl": 30},
+        # the gateway rules (test_gateway.py): names under a *.suffix, and
+        # one resolving into a denied address block
+        "corp.test": {"A": [ORIGIN_HOST], "ttl": 30},
+        "www.corp.test": {"A": [ORIGIN_HOST], "ttl": 30},
+        "a.b.corp.test": {"A": [ORIGIN_HOST], "ttl": 30},
+        "xcorp.test": {"A": [ORIGIN_HOST], "ttl": 30},
+        "evil.test": {"A": ["127.0.0.7"], "ttl": 30},
+        "mixed.test": {"A": ["127.0.0.7", ORIGIN_HOST], "ttl": 30},
     },
     "behaviors": {
         "silent.test": "silent",
@@ -175,6 +183,7 @@ class Sluice:
         self.fx = fx
         self.host = host
         self.proto = proto
+        self.dns_on = dns
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.port = free_port(host, fam)
         self.dir = tempfile.mkdtemp(prefix="sluice-", dir=fx.tmp)
@@ -206,6 +215,47 @@ class Sluice:
         if listen:
             wait_for(self._listening, 10, "sluice to listen on %s:%d" %
                      self.addr)
+
+    def conf_text(self, conf, proto=None, extra_listen=None):
+        """The text __init__ would write for conf: the listeners (the
+        first one on self.addr, with proto or the original protocol), the
+        test DNS server and the access log unless conf sets them."""
+        addrs = [(proto or self.proto, self.host, self.port)] + \
+            list(extra_listen or [])
+        text = "listen = ( %s );\n" % ", ".join(
+            '{ proto = "%s"; address = "%s"; port = %d; }' % a
+            for a in addrs)
+        if self.dns_on and "dns" not in conf:
+            text += 'dns = { servers = [ "%s:%d" ]; timeout_ms = 1000; ' \
+                'tries = 1; };\n' % (DNS_HOST, self.fx.dns_port)
+        if "log" not in conf:
+            text += 'log = { level = "debug"; access = "%s"; };\n' % \
+                self.access_path
+        return text + conf
+
+    def write_conf(self, text):
+        """Replace the configuration file (atomically: a reload never
+        reads half of it)."""
+        tmp = self.conf_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.conf_path)
+
+    def reload(self, conf, proto=None, extra_listen=None, raw=False):
+        """Rewrite the configuration (conf completed like __init__ does,
+        or as is with raw) and send SIGHUP; returns the log offset before
+        the signal, for wait_log(..., since=)."""
+        self.write_conf(conf if raw else
+                        self.conf_text(conf, proto, extra_listen))
+        mark = len(self.log())
+        self.signal(signal.SIGHUP)
+        return mark
+
+    def wait_log(self, text, timeout=5, since=0):
+        """Wait until text appears in sluice's log (after offset since);
+        returns the log from since."""
+        return wait_for(lambda: text in self.log()[since:] and
+                        self.log()[since:], timeout, "%r in the log" % text)
 
     def _listening(self):
         # the log, not a probe connection: a probe would be a session too
