@@ -269,51 +269,59 @@ line_putc(struct line *l, char c)
 }
 
 /*
- * A key=value value: printable ASCII without spaces or quotes is written
- * as is, anything else as a quoted string with escapes, so a line always
- * parses back into the same fields.  A value takes at most max bytes of
- * the line, so the fields after it always fit; one cut short is quoted,
- * keeps its escapes whole and ends in "..." inside the quotes.
+ * A quoted string taking at most max bytes of the line: '"' and '\\'
+ * escaped, other bytes outside printable ASCII as \xHH (json: \u00HH, a
+ * byte rather than a code point, so the line is valid JSON whatever the
+ * input was).  One cut short keeps its escapes whole and ends in "...".
  */
 static void
-line_value(struct line *l, const char *v, size_t max)
+line_quoted(struct line *l, const char *v, size_t max, int json)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p;
-	size_t len = strlen(v), used;
-	int plain = len > 0 && len <= max;
+	size_t used = 2, need;
 
-	for (p = (const unsigned char *)v; plain && *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
-			plain = 0;
-	if (plain) {
-		line_printf(l, "%s", v);
-		return;
-	}
 	line_putc(l, '"');
-	used = 2;
 	for (p = (const unsigned char *)v; *p != '\0'; p++) {
-		size_t need = *p == '"' || *p == '\\' ? 2 :
-		    *p < 0x20 || *p >= 0x7f ? 4 : 1;
-
+		need = *p == '"' || *p == '\\' ? 2 :
+		    *p < 0x20 || *p >= 0x7f ? (json ? 6 : 4) : 1;
 		/* room for this byte, and for "..." if more follow */
 		if (used + need + (p[1] != '\0' ? 3 : 0) > max) {
 			line_printf(l, "...");
 			break;
 		}
 		used += need;
-		if (need == 2) {
+		if (need == 1)
+			line_putc(l, (char)*p);
+		else if (need == 2) {
 			line_putc(l, '\\');
 			line_putc(l, (char)*p);
-		} else if (need == 4) {
-			line_putc(l, '\\');
-			line_putc(l, 'x');
-			line_putc(l, hex[*p >> 4]);
-			line_putc(l, hex[*p & 15]);
 		} else
-			line_putc(l, (char)*p);
+			line_printf(l, json ? "\\u00%c%c" : "\\x%c%c",
+			    hex[*p >> 4], hex[*p & 15]);
 	}
 	line_putc(l, '"');
+}
+
+/*
+ * A key=value value: printable ASCII without spaces or quotes is written
+ * as is, anything else (or longer than max) quoted, so a line always
+ * parses back into the same fields and the fields after it always fit.
+ */
+static void
+line_value(struct line *l, const char *v, size_t max)
+{
+	const unsigned char *p;
+	size_t len = strlen(v);
+	int plain = len > 0 && len <= max;
+
+	for (p = (const unsigned char *)v; plain && *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			plain = 0;
+	if (plain)
+		line_printf(l, "%s", v);
+	else
+		line_quoted(l, v, max, 0);
 }
 
 /*
@@ -411,43 +419,14 @@ format_squid(struct line *ln, const struct acct_record *r, long long sec,
 	    SHORT_MAX);
 }
 
-/*
- * A JSON string (RFC 8259 §7), or null for NULL, taking at most max bytes
- * of the line; one cut short ends in "..." and stays valid JSON.
- */
+/* A JSON string (RFC 8259 §7) of at most max bytes, or null for NULL. */
 static void
 json_str(struct line *ln, const char *v, size_t max)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p;
-	size_t used = 2;
-
-	if (v == NULL) {
+	if (v == NULL)
 		line_printf(ln, "null");
-		return;
-	}
-	line_putc(ln, '"');
-	for (p = (const unsigned char *)v; *p != '\0'; p++) {
-		size_t need = *p == '"' || *p == '\\' ? 2 :
-		    *p < 0x20 || *p >= 0x7f ? 6 : 1;
-
-		if (used + need + (p[1] != '\0' ? 3 : 0) > max) {
-			line_printf(ln, "...");
-			break;
-		}
-		used += need;
-		if (need == 2) {
-			line_putc(ln, '\\');
-			line_putc(ln, (char)*p);
-		} else if (need == 6) {
-			/* bytes, not code points: \u00XX keeps the line
-			   valid JSON whatever the input was */
-			line_printf(ln, "\\u00%c%c", hex[*p >> 4],
-			    hex[*p & 15]);
-		} else
-			line_putc(ln, (char)*p);
-	}
-	line_putc(ln, '"');
+	else
+		line_quoted(ln, v, max, 1);
 }
 
 /*

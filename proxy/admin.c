@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,6 +126,63 @@ hist(struct evbuffer *b, const char *name, const char *help,
 	    h->sum, name, h->count);
 }
 
+/* A per-user metric family: one or two samples a user. */
+struct user_family {
+	const char	*name, *type, *help;
+	const char	*label[2];	/* the second sample's, or NULL */
+	size_t		off[2];		/* uint64_t fields of user_state,
+					   or the int one (active) */
+};
+
+#define US(f)	offsetof(struct user_state, f)
+
+static const struct user_family user_metrics[] = {
+	{ "sluice_user_sessions_active", "gauge",
+	  "Sessions open now, per user.", { NULL, NULL },
+	  { US(active), 0 } },
+	{ "sluice_user_sessions_total", "counter",
+	  "Sessions started, per user.", { NULL, NULL },
+	  { US(sessions), 0 } },
+	{ "sluice_user_bytes_total", "counter",
+	  "Bytes moved, per user (counted as they move).",
+	  { "direction=\"up\"", "direction=\"down\"" },
+	  { US(bytes_up), US(bytes_down) } },
+	{ "sluice_user_quota_used_bytes", "gauge",
+	  "Bytes counted against the user's quotas in the current period.",
+	  { "period=\"day\"", "period=\"month\"" },
+	  { US(used_day), US(used_month) } },
+	{ "sluice_user_connect_failures_total", "counter",
+	  "Outbound connects of the user that failed.", { NULL, NULL },
+	  { US(connect_failed), 0 } },
+	{ "sluice_user_denied_total", "counter",
+	  "Sessions or requests of the user refused by rules or limits.",
+	  { NULL, NULL }, { US(denied), 0 } },
+};
+
+static void
+user_metric(struct evbuffer *b, const struct user_states *us,
+    const struct user_family *f)
+{
+	const struct user_state *u;
+	uint64_t v;
+	size_t i;
+	int k;
+
+	metric(b, f->name, f->type, f->help);
+	for (i = 0; i < us->nbuckets; i++)
+		for (u = us->buckets[i]; u != NULL; u = u->next)
+			for (k = 0; k < 2 && (k == 0 || f->label[1]); k++) {
+				evbuffer_add_printf(b, "%s{user=\"", f->name);
+				label(b, u->name);
+				v = f->off[k] == US(active) ?
+				    (uint64_t)u->active : *(const uint64_t *)
+				    (const void *)((const char *)u + f->off[k]);
+				evbuffer_add_printf(b, "\"%s%s} %" PRIu64 "\n",
+				    f->label[k] ? "," : "", f->label[k] ?
+				    f->label[k] : "", v);
+			}
+}
+
 struct client_walk {
 	struct evbuffer	*b;
 	int		pass;		/* which metric this walk prints */
@@ -167,7 +225,6 @@ admin_metrics(struct worker *w, struct evbuffer *b)
 	const struct acct_counters *k = &w->ctr;
 	const struct resolver_stats *rs = resolver_stats(w->resolver);
 	struct user_states *us = &w->users;
-	struct user_state *u;
 	struct session *s;
 	struct client_walk cw = { b, 0 };
 	uint64_t up = k->bytes_up, down = k->bytes_down;
@@ -283,58 +340,8 @@ admin_metrics(struct worker *w, struct evbuffer *b)
 		    w->lstats[j]->bytes_down);
 	}
 
-	metric(b, "sluice_user_sessions_active", "gauge",
-	    "Sessions open now, per user.");
-	for (i = 0; i < us->nbuckets; i++)
-		for (u = us->buckets[i]; u != NULL; u = u->next) {
-			evbuffer_add_printf(b,
-			    "sluice_user_sessions_active{user=\"");
-			label(b, u->name);
-			evbuffer_add_printf(b, "\"} %d\n", u->active);
-		}
-	metric(b, "sluice_user_sessions_total", "counter",
-	    "Sessions started, per user.");
-	for (i = 0; i < us->nbuckets; i++)
-		for (u = us->buckets[i]; u != NULL; u = u->next) {
-			evbuffer_add_printf(b,
-			    "sluice_user_sessions_total{user=\"");
-			label(b, u->name);
-			evbuffer_add_printf(b, "\"} %" PRIu64 "\n", u->sessions);
-		}
-	metric(b, "sluice_user_bytes_total", "counter",
-	    "Bytes moved, per user (counted as they move).");
-	for (i = 0; i < us->nbuckets; i++)
-		for (u = us->buckets[i]; u != NULL; u = u->next) {
-			evbuffer_add_printf(b, "sluice_user_bytes_total{user=\"");
-			label(b, u->name);
-			evbuffer_add_printf(b, "\",direction=\"up\"} %" PRIu64
-			    "\nsluice_user_bytes_total{user=\"", u->bytes_up);
-			label(b, u->name);
-			evbuffer_add_printf(b, "\",direction=\"down\"} %" PRIu64
-			    "\n", u->bytes_down);
-		}
-	metric(b, "sluice_user_quota_used_bytes", "gauge",
-	    "Bytes counted against the user's quotas in the current period.");
-	for (i = 0; i < us->nbuckets; i++)
-		for (u = us->buckets[i]; u != NULL; u = u->next) {
-			evbuffer_add_printf(b,
-			    "sluice_user_quota_used_bytes{user=\"");
-			label(b, u->name);
-			evbuffer_add_printf(b, "\",period=\"day\"} %" PRIu64
-			    "\nsluice_user_quota_used_bytes{user=\"",
-			    u->used_day);
-			label(b, u->name);
-			evbuffer_add_printf(b, "\",period=\"month\"} %" PRIu64
-			    "\n", u->used_month);
-		}
-	metric(b, "sluice_user_denied_total", "counter",
-	    "Sessions or requests of the user refused by rules or limits.");
-	for (i = 0; i < us->nbuckets; i++)
-		for (u = us->buckets[i]; u != NULL; u = u->next) {
-			evbuffer_add_printf(b, "sluice_user_denied_total{user=\"");
-			label(b, u->name);
-			evbuffer_add_printf(b, "\"} %" PRIu64 "\n", u->denied);
-		}
+	for (i = 0; i < sizeof(user_metrics) / sizeof(user_metrics[0]); i++)
+		user_metric(b, us, &user_metrics[i]);
 
 	metric(b, "sluice_client_sessions_active", "gauge",
 	    "Sessions open now, per client address (addresses seen in the "

@@ -47,6 +47,28 @@ user_states_free(struct user_states *us)
  * The state of the user called name, created when new.  NULL when memory
  * runs out.
  */
+/* Twice the buckets, when the chains grow long (a failure keeps them). */
+static void
+user_states_grow(struct user_states *us)
+{
+	size_t n = us->nbuckets * 2, i, b;
+	struct user_state **nb, *u;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < us->nbuckets; i++)
+		while ((u = us->buckets[i]) != NULL) {
+			us->buckets[i] = u->next;
+			b = siphash64(&us->key, u->name, strlen(u->name)) &
+			    (n - 1);
+			u->next = nb[b];
+			nb[b] = u;
+		}
+	free(us->buckets);
+	us->buckets = nb;
+	us->nbuckets = n;
+}
+
 struct user_state *
 user_state_get(struct user_states *us, const char *name)
 {
@@ -62,13 +84,14 @@ user_state_get(struct user_states *us, const char *name)
 	memcpy(u->name, name, len + 1);
 	u->next = us->buckets[b];
 	us->buckets[b] = u;
-	us->count++;
+	if (++us->count > 2 * us->nbuckets)
+		user_states_grow(us);
 	return u;
 }
 
 /*
  * Write the quota usage to path, atomically (a temporary file renamed over
- * it): "name day used_day month used_month" per line.  Returns 0, or -1
+ * it): "u NAME DAY BYTES MONTH BYTES" per user with usage.  Returns 0, or -1
  * with the reason in err.
  */
 int
@@ -227,23 +250,29 @@ user_states_load(struct user_states *us, const char *path, char *err,
  * Quota periods, in local time (a "day" ends at local midnight): days
  * since 1970 and year * 12 + month of the wall-clock time ms.
  */
+static void
+local_tm(int64_t wall_ms, struct tm *tm)
+{
+	time_t t = (time_t)(wall_ms / 1000);
+
+	localtime_r(&t, tm);
+}
+
 int64_t
 policy_day(int64_t wall_ms)
 {
-	time_t t = (time_t)(wall_ms / 1000);
 	struct tm tm;
 
-	localtime_r(&t, &tm);
+	local_tm(wall_ms, &tm);
 	return (int64_t)(tm.tm_year + 1900) * 400 + tm.tm_yday;
 }
 
 int64_t
 policy_month(int64_t wall_ms)
 {
-	time_t t = (time_t)(wall_ms / 1000);
 	struct tm tm;
 
-	localtime_r(&t, &tm);
+	local_tm(wall_ms, &tm);
 	return (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
 }
 

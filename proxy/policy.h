@@ -23,7 +23,6 @@ struct auth_db;
 struct user_state {
 	struct user_state *next;	/* table chain */
 	int		active;		/* sessions on a per_user slot */
-	int		live;		/* sessions of this user, all kinds */
 	uint64_t	sessions;	/* started */
 	uint64_t	bytes_up;	/* client -> target */
 	uint64_t	bytes_down;	/* target -> client */

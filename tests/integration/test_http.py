@@ -879,9 +879,16 @@ def https_through_connect(fx):
     eq(r.stdout, HELLO, "body")
     # a tunnel's line is written when it ends: the order may vary
     lines = sl.access(4)
+    https = "origin.test:%d" % fx.ports["https"]
     for a in lines:
-        eq((a["proto"], a["method"], a["status"], a["end"]),
-           ("connect", "CONNECT", "200", "done"), "CONNECT logged: %r" % a)
+        eq((a["proto"], a["method"], a["status"]),
+           ("connect", "CONNECT", "200"), "CONNECT logged: %r" % a)
+        # curl closes a TLS connection without waiting for the server's
+        # close_notify; when that arrives after curl's close, the kernel
+        # answers it with a reset: "client_reset" is then the truth
+        ends = ("done", "client_reset") if a["target"] == https else \
+            ("done",)
+        check(a["end"] in ends, "CONNECT end: %r" % a)
     eq(sorted(x["target"] for x in lines),
        sorted(["origin.test:%d" % fx.ports["https"]] * 3 +
               [authority(fx)]), "targets")
