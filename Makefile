@@ -1,4 +1,4 @@
-# sluice: a SOCKS5 forward proxy.  See README.md.
+# sluice: a SOCKS5 and HTTP forward proxy.  See README.md.
 #
 #   make          build ./sluice
 #   make run      install missing packages, build, run the embedded default
@@ -6,6 +6,8 @@
 #   make unit     unit tests only        make integration   integration only
 #   make asan     everything again, built with AddressSanitizer + UBSan
 #   make valgrind the integration tests with sluice under valgrind
+#   make install  binary, man pages, unit, examples (PREFIX, DESTDIR...)
+#   make uninstall
 #   make clean
 
 VERSION  = 0.1.0
@@ -24,10 +26,10 @@ LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 
 SRCS = proxy/acct.c proxy/admin.c proxy/dnscache.c proxy/http.c \
        proxy/iptable.c proxy/listener.c proxy/log.c proxy/netaddr.c \
-       proxy/origin.c proxy/policy.c proxy/relay.c proxy/resolver.c \
-       proxy/rules.c proxy/session.c proxy/session_http.c \
-       proxy/session_socks.c proxy/socks4.c proxy/socks5.c proxy/tbucket.c \
-       proxy/upstream.c \
+       proxy/notify.c proxy/origin.c proxy/pac.c proxy/policy.c \
+       proxy/privs.c proxy/relay.c proxy/resolver.c proxy/rules.c \
+       proxy/session.c proxy/session_http.c proxy/session_socks.c \
+       proxy/socks4.c proxy/socks5.c proxy/tbucket.c proxy/upstream.c \
        proxy/worker.c \
        auth/auth.c auth/base64.c auth/crypt_pool.c auth/siphash.c \
        conf/conf.c
@@ -35,7 +37,7 @@ OBJS = $(SRCS:%.c=$(B)/%.o)
 
 # unit test binaries: tests/unit/test_X.c linked with the objects it needs
 UNIT = socks5 socks4 http base64 netaddr conf auth dnscache upstream relay \
-       siphash acct rules tbucket policy
+       siphash acct rules tbucket policy pac
 UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
 UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -109,3 +111,71 @@ clean:
 
 .PHONY: all deps deps-test run unit unit-bins integration test asan valgrind \
 	clean
+
+# ----- install / uninstall --------------------------------------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg] [SYSCONFDIR=/etc]
+#                [NO_SYSUSERS=1: do not create the sluice user now]
+#   make uninstall (same variables)
+# Files under SYSCONFDIR (the configuration, the logrotate entry) are
+# installed only when absent and never removed: they are the admin's.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/sluice
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DESTDIR    ?=
+INSTALL    ?= install
+
+EXAMPLES = contrib/examples/laptop.conf contrib/examples/egress-gateway.conf \
+           contrib/examples/users.txt
+
+# install only when absent: $(call install_new,SRC,DEST,MODE)
+install_new = if [ -e "$(2)" ]; then \
+	    echo "  KEEP    $(2) (exists, not overwritten)"; \
+	else \
+	    echo "  INSTALL $(2)"; \
+	    $(INSTALL) -D -m $(3) $(1) "$(2)"; \
+	fi
+
+install: all
+	$(INSTALL) -D -m 0755 $(PROG) "$(DESTDIR)$(SBINDIR)/sluice"
+	$(INSTALL) -D -m 0644 contrib/man/sluice.8 \
+	    "$(DESTDIR)$(MANDIR)/man8/sluice.8"
+	$(INSTALL) -D -m 0644 contrib/man/sluice.conf.5 \
+	    "$(DESTDIR)$(MANDIR)/man5/sluice.conf.5"
+	$(INSTALL) -d "$(DESTDIR)$(DOCDIR)/examples"
+	$(INSTALL) -m 0644 $(EXAMPLES) "$(DESTDIR)$(DOCDIR)/examples/"
+	$(INSTALL) -d "$(DESTDIR)$(UNITDIR)"
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    contrib/systemd/sluice.service \
+	    >"$(DESTDIR)$(UNITDIR)/sluice.service.tmp"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/sluice.service.tmp"
+	mv -f "$(DESTDIR)$(UNITDIR)/sluice.service.tmp" \
+	    "$(DESTDIR)$(UNITDIR)/sluice.service"
+	$(INSTALL) -D -m 0644 contrib/systemd/sluice.sysusers \
+	    "$(DESTDIR)$(SYSUSERSDIR)/sluice.conf"
+	@$(call install_new,contrib/logrotate/sluice,$(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice,0644)
+	@$(call install_new,contrib/examples/laptop.conf,$(DESTDIR)$(SYSCONFDIR)/sluice/sluice.conf,0640)
+	@# on the running system (no DESTDIR): the user now, the file its group
+	@if [ -z "$(DESTDIR)" ] && [ -z "$(NO_SYSUSERS)" ] && \
+	    command -v systemd-sysusers >/dev/null; then \
+	    systemd-sysusers "$(SYSUSERSDIR)/sluice.conf" && \
+	    chgrp sluice "$(SYSCONFDIR)/sluice/sluice.conf" && \
+	    echo "  USER    sluice (systemd-sysusers); $(SYSCONFDIR)/sluice/sluice.conf root:sluice 0640"; \
+	fi
+
+uninstall:
+	rm -f "$(DESTDIR)$(SBINDIR)/sluice" \
+	    "$(DESTDIR)$(MANDIR)/man8/sluice.8" \
+	    "$(DESTDIR)$(MANDIR)/man5/sluice.conf.5" \
+	    "$(DESTDIR)$(UNITDIR)/sluice.service" \
+	    "$(DESTDIR)$(SYSUSERSDIR)/sluice.conf" \
+	    $(foreach f,$(notdir $(EXAMPLES)),"$(DESTDIR)$(DOCDIR)/examples/$(f)")
+	rmdir "$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true
+	@echo "  KEPT    $(DESTDIR)$(SYSCONFDIR)/sluice/ and" \
+	    "$(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice (configuration:" \
+	    "remove them by hand if wanted)"
+
+.PHONY: install uninstall

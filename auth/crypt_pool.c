@@ -11,6 +11,7 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,8 +200,16 @@ crypt_pool_submit(struct crypt_job *j)
 		goto out;
 	}
 	if (pool.nthreads < POOL_THREADS && pool.queued >= pool.nthreads) {
-		if (pthread_create(&pool.threads[pool.nthreads], NULL,
-		    pool_main, NULL) == 0)
+		sigset_t all, old;
+		int made;
+
+		/* signals are the event loop's: the thread blocks them all */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		made = pthread_create(&pool.threads[pool.nthreads], NULL,
+		    pool_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (made)
 			pool.nthreads++;
 		else if (pool.nthreads == 0) {
 			rc = -1;

@@ -13,7 +13,9 @@
 #include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,11 @@ struct ctx {
 
 static const char *const top_keys[] = {
 	"listen", "auth", "dns", "timeouts", "limits", "log", "workers",
-	"http", "rules", "allow_open_proxy", "admin", NULL,
+	"http", "rules", "allow_open_proxy", "admin", "pac", "user", "group",
+	NULL,
+};
+static const char *const pac_keys[] = {
+	"bypass", NULL,
 };
 static const char *const listen_keys[] = {
 	"proto", "address", "port", NULL,
@@ -92,6 +98,7 @@ errf(struct ctx *x, const char *file, int line, const char *fmt, ...)
 static void	finish_groups(struct ctx *);
 static void	finish_rules(struct ctx *);
 static void	finish_exposure(struct ctx *);
+static void	print_dests(FILE *, const char *, const struct conf_dests *);
 
 /*
  * Append one "FILE:LINE: message" line to the caller's buffer.
@@ -213,13 +220,20 @@ free_strv(char **v, int n)
 }
 
 static void
+free_dests(struct conf_dests *d)
+{
+	free(d->cidrs);
+	free_strv(d->hosts, d->nhosts);
+	free_strv(d->suffixes, d->nsuffixes);
+	memset(d, 0, sizeof(*d));
+}
+
+static void
 free_rule(struct conf_rule *r)
 {
 	free(r->name);
 	free(r->origin);
-	free(r->dest_cidrs);
-	free_strv(r->dest_hosts, r->ndest_hosts);
-	free_strv(r->dest_suffixes, r->ndest_suffixes);
+	free_dests(&r->dest);
 	free(r->ports);
 	free_strv(r->users, r->nusers);
 	free_strv(r->user_names, r->nuser_names);
@@ -255,6 +269,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nrules; i++)
 		free_rule(&c->rules[i]);
 	free(c->rules);
+	free_dests(&c->pac_bypass);
+	free(c->run_user);
+	free(c->run_group);
 	free(c->state_file);
 	free(c->admin_token);
 	free(c->syslog_socket);
@@ -426,8 +443,8 @@ get_string(struct ctx *x, const config_setting_t *g, const char *where,
 	if (s == NULL)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		serr(x, s, "%s.%s: expected a string, found %s", where, key,
-		    type_name(config_setting_type(s)));
+		serr(x, s, "%s%s%s: expected a string, found %s", where,
+		    *where ? "." : "", key, type_name(config_setting_type(s)));
 		return -1;
 	}
 	*out = config_setting_get_string(s);
@@ -1169,7 +1186,11 @@ load_log(struct ctx *x, const config_setting_t *root)
 			    "or \"off\")");
 		else {
 			free(x->c->access_log);
-			x->c->access_log = xstrdup(access);
+			/* a file beside the configuration, like every path
+			   in it (not the working directory: / under init) */
+			x->c->access_log = conf_access_is_file(access) ?
+			    resolve_relative(x->path, access) :
+			    xstrdup(access);
 		}
 	}
 }
@@ -1211,14 +1232,26 @@ cidr_problem(const char *t)
 static const char *
 method_problem(const char *t)
 {
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+	    "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+	char up[24];
 	size_t i;
 
 	if (t[0] == '\0' || strlen(t) > 20)
 		return "is not an HTTP method";
-	for (i = 0; t[i] != '\0'; i++)
+	for (i = 0; t[i] != '\0'; i++) {
 		if (!isalnum((unsigned char)t[i]) && strchr("!#$%&'*+-.^_`|~",
 		    t[i]) == NULL)
 			return "is not an HTTP method";
+		up[i] = (char)toupper((unsigned char)t[i]);
+	}
+	up[i] = '\0';
+	/* "get" would never match: methods are case-sensitive (RFC 9110
+	   9.1) and clients send GET */
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(up, known[i]) == 0 && strcmp(t, known[i]) != 0)
+			return "is not a method clients send (methods are "
+			    "case-sensitive: write it in capitals)";
 	return NULL;
 }
 
@@ -1260,34 +1293,41 @@ lower_dup(const char *t)
 	return d;
 }
 
+/* Entries that passed dest_problem() into d. */
+static void
+add_dests(struct conf_dests *d, char **v, int n)
+{
+	struct netaddr_cidr c;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (netaddr_parse_cidr(v[i], &c) == 0) {
+			d->cidrs = xreallocarray(d->cidrs, (size_t)d->ncidrs + 1,
+			    sizeof(c));
+			d->cidrs[d->ncidrs++] = c;
+		} else if (v[i][0] == '*') {
+			d->suffixes = xreallocarray(d->suffixes,
+			    (size_t)d->nsuffixes + 1, sizeof(char *));
+			d->suffixes[d->nsuffixes++] = lower_dup(v[i] + 1);
+		} else {
+			d->hosts = xreallocarray(d->hosts, (size_t)d->nhosts + 1,
+			    sizeof(char *));
+			d->hosts[d->nhosts++] = lower_dup(v[i]);
+		}
+	}
+}
+
 static void
 rule_dest(struct ctx *x, const config_setting_t *e, const char *where,
     struct conf_rule *r)
 {
 	char **v = NULL;
-	int n = 0, i;
+	int n = 0;
 
 	if (get_strings(x, e, where, "dest", &v, &n, dest_problem, 1) == NULL)
 		return;
 	r->has_dest = 1;
-	for (i = 0; i < n; i++) {
-		struct netaddr_cidr c;
-
-		if (netaddr_parse_cidr(v[i], &c) == 0) {
-			r->dest_cidrs = xreallocarray(r->dest_cidrs,
-			    (size_t)r->ndest_cidrs + 1, sizeof(c));
-			r->dest_cidrs[r->ndest_cidrs++] = c;
-		} else if (v[i][0] == '*') {
-			r->dest_suffixes = xreallocarray(r->dest_suffixes,
-			    (size_t)r->ndest_suffixes + 1, sizeof(char *));
-			r->dest_suffixes[r->ndest_suffixes++] =
-			    lower_dup(v[i] + 1);
-		} else {
-			r->dest_hosts = xreallocarray(r->dest_hosts,
-			    (size_t)r->ndest_hosts + 1, sizeof(char *));
-			r->dest_hosts[r->ndest_hosts++] = lower_dup(v[i]);
-		}
-	}
+	add_dests(&r->dest, v, n);
 	free_strv(v, n);
 }
 
@@ -1469,6 +1509,59 @@ load_admin(struct ctx *x, const config_setting_t *root)
 	x->c->admin_on = 1;
 }
 
+/* pac = { bypass = [ "*.corp.example", "10.0.0.0/8" ]; } */
+static void
+load_pac(struct ctx *x, const config_setting_t *root)
+{
+	const config_setting_t *p;
+	char **v = NULL;
+	int n = 0;
+
+	if ((p = get_group(x, root, "pac")) == NULL)
+		return;
+	check_keys(x, p, "pac", pac_keys);
+	if (get_strings(x, p, "pac", "bypass", &v, &n, dest_problem, 0) ==
+	    NULL)
+		return;
+	free_dests(&x->c->pac_bypass);
+	add_dests(&x->c->pac_bypass, v, n);
+	free_strv(v, n);
+}
+
+/*
+ * user = "sluice"; group = "sluice";  Both must exist here and now (the
+ * drop happens at start, after binding).
+ */
+static void
+load_run_user(struct ctx *x, const config_setting_t *root)
+{
+	const char *u, *g;
+
+	if (get_string(x, root, "", "user", &u) == 1) {
+		if (getpwnam(u) == NULL)
+			serr(x, config_setting_get_member(root, "user"),
+			    "user: no user \"%s\" on this system", u);
+		else {
+			free(x->c->run_user);
+			x->c->run_user = xstrdup(u);
+		}
+	}
+	if (get_string(x, root, "", "group", &g) == 1) {
+		if (config_setting_get_member(root, "user") == NULL) {
+			serr(x, config_setting_get_member(root, "group"),
+			    "group: needs user (the user to run as)");
+			return;
+		}
+		if (getgrnam(g) == NULL)
+			serr(x, config_setting_get_member(root, "group"),
+			    "group: no group \"%s\" on this system", g);
+		else {
+			free(x->c->run_group);
+			x->c->run_group = xstrdup(g);
+		}
+	}
+}
+
 static void
 load_workers(struct ctx *x, const config_setting_t *root)
 {
@@ -1483,6 +1576,14 @@ load_workers(struct ctx *x, const config_setting_t *root)
 		return;
 	}
 	x->c->workers = w;
+}
+
+/* 1 when log.access names a file ("-", "syslog", "off", "none" do not). */
+int
+conf_access_is_file(const char *spec)
+{
+	return strcmp(spec, "-") != 0 && strcmp(spec, "syslog") != 0 &&
+	    strcmp(spec, "off") != 0 && strcmp(spec, "none") != 0;
 }
 
 /*
@@ -1536,6 +1637,8 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 	load_rules(&x, root);
 	load_admin(&x, root);
 	get_bool(&x, root, "", "allow_open_proxy", &c->allow_open_proxy);
+	load_pac(&x, root);
+	load_run_user(&x, root);
 	load_workers(&x, root);
 done:
 	config_destroy(&cfg);
@@ -1908,7 +2011,34 @@ conf_print(const struct conf *c, FILE *f)
 		    sizeof(s)), c->admin_token ? " (token required)" : "");
 	if (c->log_interim)
 		fprintf(f, "log interim records every %d s\n", c->log_interim);
+	if (c->pac_bypass.ncidrs + c->pac_bypass.nhosts +
+	    c->pac_bypass.nsuffixes > 0) {
+		print_dests(f, "pac bypass", &c->pac_bypass);
+		fprintf(f, "\n");
+	}
+	if (c->run_user != NULL || c->run_group != NULL)
+		fprintf(f, "run as user %s, group %s (when started as root)\n",
+		    c->run_user ? c->run_user : "(unchanged)",
+		    c->run_group ? c->run_group : "(the user's)");
 	fprintf(f, "workers %d\n", c->workers);
+}
+
+/* key=[10.0.0.0/8,exact.example,*.suffix.example] */
+static void
+print_dests(FILE *f, const char *key, const struct conf_dests *d)
+{
+	char b[NETADDR_STRLEN];
+	int i, first = 1;
+
+	fprintf(f, "%s=[", key);
+	for (i = 0; i < d->ncidrs; i++, first = 0)
+		fprintf(f, "%s%s", first ? "" : ",",
+		    netaddr_cidr_str(&d->cidrs[i], b, sizeof(b)));
+	for (i = 0; i < d->nhosts; i++, first = 0)
+		fprintf(f, "%s%s", first ? "" : ",", d->hosts[i]);
+	for (i = 0; i < d->nsuffixes; i++, first = 0)
+		fprintf(f, "%s*%s", first ? "" : ",", d->suffixes[i]);
+	fprintf(f, "]");
 }
 
 static void
@@ -1933,23 +2063,13 @@ conf_print_rule(const struct conf_rule *r, int n, FILE *f)
 	static const char *const protos[] = { "socks5", "socks4", "http",
 	    "connect" };
 	char b[NETADDR_STRLEN];
-	int i, first = 1;
+	int i, first;
 
 	fprintf(f, "rule #%d%s%s%s %s", n, r->name ? " \"" : "",
 	    r->name ? r->name : "", r->name ? "\"" : "",
 	    r->action == CONF_ALLOW ? "allow" : "deny");
-	if (r->has_dest) {
-		fprintf(f, " dest=[");
-		for (i = 0; i < r->ndest_cidrs; i++, first = 0)
-			fprintf(f, "%s%s", first ? "" : ",",
-			    netaddr_cidr_str(&r->dest_cidrs[i], b, sizeof(b)));
-		for (i = 0; i < r->ndest_hosts; i++, first = 0)
-			fprintf(f, "%s%s", first ? "" : ",", r->dest_hosts[i]);
-		for (i = 0; i < r->ndest_suffixes; i++, first = 0)
-			fprintf(f, "%s*%s", first ? "" : ",",
-			    r->dest_suffixes[i]);
-		fprintf(f, "]");
-	}
+	if (r->has_dest)
+		print_dests(f, " dest", &r->dest);
 	if (r->nports > 0) {
 		fprintf(f, " ports=[");
 		for (i = 0; i < r->nports; i++) {

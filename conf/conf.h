@@ -42,6 +42,16 @@ struct conf_ports {
 	uint16_t	lo, hi;		/* inclusive */
 };
 
+/* Destinations: address blocks, exact host names, "*.suffix" names. */
+struct conf_dests {
+	struct netaddr_cidr *cidrs;	/* checked on resolved addresses */
+	int		ncidrs;
+	char		**hosts;	/* exact names, lower case */
+	int		nhosts;
+	char		**suffixes;	/* "*.example.com" as ".example.com" */
+	int		nsuffixes;
+};
+
 /*
  * One entry of "rules": every key optional; a missing key matches
  * anything.  users holds the rule's users and the members of its groups,
@@ -52,12 +62,7 @@ struct conf_rule {
 	char		*name;		/* or NULL */
 	char		*origin;	/* "FILE:LINE" */
 	int		has_dest;	/* dest given */
-	struct netaddr_cidr *dest_cidrs; /* checked on resolved addresses */
-	int		ndest_cidrs;
-	char		**dest_hosts;	/* exact names, lower case */
-	int		ndest_hosts;
-	char		**dest_suffixes; /* "*.example.com" as ".example.com" */
-	int		ndest_suffixes;
+	struct conf_dests dest;
 	struct conf_ports *ports;	/* NULL: any port */
 	int		nports;
 	int		has_users;	/* users or groups given */
@@ -146,6 +151,10 @@ struct conf {
 	int		nrules;
 	int		allow_open_proxy; /* a public listener without auth or
 					   a clients rule may start */
+	struct conf_dests pac_bypass;	/* DIRECT in the PAC file */
+
+	char		*run_user;	/* drop to this user after binding */
+	char		*run_group;	/* ... and group (NULL: the user's) */
 
 	int		admin_on;	/* the admin listener is configured */
 	union sockaddr_u admin_addr;
@@ -183,5 +192,6 @@ void	conf_print(const struct conf *, FILE *);
 void	conf_print_rule(const struct conf_rule *, int, FILE *);
 const struct conf_user *conf_user_find(const struct conf *, const char *);
 int	conf_is_shared(const struct conf *);
+int	conf_access_is_file(const char *);
 
 #endif

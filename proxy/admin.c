@@ -25,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "origin.h"
+#include "pac.h"
 #include "policy.h"
 #include "resolver.h"
 #include "session.h"
@@ -46,6 +47,7 @@ struct admin_conn {
 	struct bufferevent *bev;
 	struct http_parser parser;
 	int		done;		/* answered: close once written */
+	int		head;		/* a HEAD request: no body */
 };
 
 static void
@@ -69,7 +71,7 @@ reply(struct admin_conn *c, int status, const char *ctype, const char *extra,
 	    "Connection: close\r\n%s\r\n", status, http_reason(status), ctype,
 	    body != NULL ? evbuffer_get_length(body) : 0,
 	    extra != NULL ? extra : "");
-	if (body != NULL)
+	if (body != NULL && !c->head)
 		evbuffer_add_buffer(out, body);
 	c->done = 1;
 	bufferevent_disable(c->bev, EV_READ);
@@ -461,6 +463,36 @@ close_user(struct worker *w, const char *name)
 	return n;
 }
 
+/* GET /proxy.pac: the PAC file naming the proxy's HTTP listener. */
+static void
+serve_pac(struct admin_conn *c)
+{
+	const struct conf *conf = c->a->w->conf;
+	union sockaddr_u local, lis, at;
+	socklen_t sl = sizeof(local);
+	enum conf_proto proto;
+	char rt[PAC_ROUTE_MAX], *text = NULL;
+	struct evbuffer *b;
+	size_t len;
+
+	memset(&local, 0, sizeof(local));
+	if (pac_pick(conf, &proto, &lis) == 0 &&
+	    getsockname(bufferevent_getfd(c->bev), &local.sa, &sl) == 0) {
+		pac_reached(&lis, &local, &at);
+		if (pac_route(rt, sizeof(rt), proto, &at) == 0)
+			text = pac_script(&conf->pac_bypass, rt, &len);
+	}
+	if (text == NULL || (b = evbuffer_new()) == NULL) {
+		free(text);
+		reply_text(c, 503, "cannot make the PAC file");
+		return;
+	}
+	evbuffer_add(b, text, len);
+	free(text);
+	reply(c, 200, PAC_CONTENT_TYPE, NULL, b);
+	evbuffer_free(b);
+}
+
 /* A path segment, %-decoded (user names may need it). */
 static int
 segment(const char *p, size_t len, char *out, size_t cap)
@@ -500,9 +532,18 @@ route(struct admin_conn *c, const char *p, const struct http_head *hd)
 	is_get = http_span_eq(p, hd->method, "GET") ||
 	    http_span_eq(p, hd->method, "HEAD");
 	is_post = http_span_eq(p, hd->method, "POST");
+	c->head = http_span_eq(p, hd->method, "HEAD");
 	if (plen == 8 && memcmp(path, "/healthz", 8) == 0) {
 		reply_text(c, is_get ? 200 : 405, is_get ? "ok" :
 		    "method not allowed");
+		return;
+	}
+	/* no token: a browser fetches it unprompted */
+	if (pac_is_request(path, plen)) {
+		if (is_get)
+			serve_pac(c);
+		else
+			reply_text(c, 405, "method not allowed");
 		return;
 	}
 	if (tok != NULL) {
@@ -560,7 +601,8 @@ route(struct admin_conn *c, const char *p, const struct http_head *hd)
 		reply(c, 200, "application/json", NULL, b);
 	} else
 		reply_text(c, 404, "not found: /metrics /sessions "
-		    "/sessions/ID/close /users/NAME/close /healthz");
+		    "/sessions/ID/close /users/NAME/close /healthz "
+		    "/proxy.pac");
 	evbuffer_free(b);
 	return;
 not_allowed:

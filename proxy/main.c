@@ -1,10 +1,11 @@
 /*
- * sluice: a SOCKS5 forward proxy.  Command line, configuration, start and
+ * sluice: a SOCKS5 and HTTP forward proxy.  Command line, configuration, start and
  * stop.  Exit status: 0 after a clean stop (or a good -t), 1 when the
  * configuration or the start fails, 2 for bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "notify.h"
 #include "policy.h"
+#include "privs.h"
 #include "worker.h"
 #include "../auth/auth.h"
 #include "../auth/crypt_pool.h"
@@ -106,6 +109,42 @@ build_conf(struct conf *c, char *err, size_t errlen, void *arg)
 	return 0;
 }
 
+/*
+ * The loop is over and sluice is exiting: a late SIGTERM (a service
+ * manager's second one, say) must not kill it halfway through the clean-up
+ * with the default action; blocked, it stays pending until the exit.
+ */
+static void
+block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Listeners bound, logs open: become the configured user, handing it the
+ * files it keeps writing.
+ */
+static int
+drop_privileges(const struct conf *c, char *err, size_t errlen)
+{
+	const char *files[3];
+	int n = 0;
+
+	if (conf_access_is_file(c->access_log))
+		files[n++] = c->access_log;
+	if (c->state_file != NULL)
+		files[n++] = c->state_file;
+	files[n] = NULL;
+	return privs_drop(c->run_user, c->run_group, files, err, errlen);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -191,6 +230,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init((enum log_level)conf.log_level);
+	(void)notify_init();	/* before a privilege drop */
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		log_err("c-ares: cannot initialise");
 		conf_free(&conf);
@@ -208,7 +248,8 @@ main(int argc, char **argv)
 	}
 	w.reconf = build_conf;
 	w.reconf_arg = &cli;
-	if (worker_open_listeners(&w, err, sizeof(err)) == -1) {
+	if (worker_open_listeners(&w, err, sizeof(err)) == -1 ||
+	    drop_privileges(w.conf, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		worker_free(&w);
 		goto out_ares;
@@ -216,8 +257,10 @@ main(int argc, char **argv)
 	log_info("sluice %s starting (pid %ld)", SLUICE_VERSION,
 	    (long)getpid());
 	worker_run(&w);
+	block_stop_signals();
 	crypt_pool_stop();
 	worker_free(&w);
+	notify_close();
 	log_info("stopped");
 	rc = 0;
 out_ares:

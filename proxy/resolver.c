@@ -42,6 +42,8 @@ struct resolver {
 	int64_t		ttl_cap_ms;	/* dns.cache_ttl */
 	struct dns_entry *sync;	/* entry inside ares_getaddrinfo() */
 	struct resolver_stats stats;
+	struct ares_addr_port_node *defaults; /* /etc/resolv.conf's servers,
+					   as read at start */
 };
 
 static void	resolver_arm_timer(struct resolver *);
@@ -197,6 +199,8 @@ resolver_new(struct event_base *base, const struct conf *c, char *err,
 		free(r);
 		return NULL;
 	}
+	if (ares_get_servers_ports(r->channel, &r->defaults) != ARES_SUCCESS)
+		r->defaults = NULL;
 	if (c->ndns_servers > 0 && set_servers(r, c, err, errlen) == -1) {
 		resolver_free(r);
 		return NULL;
@@ -216,6 +220,8 @@ resolver_free(struct resolver *r)
 	if (r == NULL)
 		return;
 	dnscache_free(&r->cache);
+	if (r->defaults != NULL)
+		ares_free_data(r->defaults);
 	ares_destroy(r->channel);
 	evtimer_del(&r->timer);
 	for (i = 0; i < r->nsocks; i++) {
@@ -439,8 +445,12 @@ resolver_reconfigure(struct resolver *r, const struct conf *c)
 
 	if (c->ndns_servers > 0 && set_servers(r, c, err, sizeof(err)) == -1)
 		log_warn("reload: %s", err);
-	/* no servers configured: the ones in use stay (going back to
-	   /etc/resolv.conf needs a restart) */
+	/* no servers configured: those of /etc/resolv.conf as read at
+	   start (a changed resolv.conf needs a restart) */
+	if (c->ndns_servers == 0 && r->defaults != NULL &&
+	    ares_set_servers_ports(r->channel, r->defaults) != ARES_SUCCESS)
+		log_warn("reload: cannot restore the servers of "
+		    "/etc/resolv.conf");
 	r->ttl_cap_ms = (int64_t)c->dns_cache_ttl * 1000;
 	dnscache_flush(&r->cache);
 	r->cache.max = c->dns_cache_ttl > 0 ? (size_t)c->dns_cache_size : 0;

@@ -31,12 +31,12 @@ host_match(const struct conf_rule *r, const char *host)
 	h[n] = '\0';
 	while (n > 1 && h[n - 1] == '.')
 		h[--n] = '\0';
-	for (i = 0; i < r->ndest_hosts; i++)
-		if (strcmp(h, r->dest_hosts[i]) == 0)
+	for (i = 0; i < r->dest.nhosts; i++)
+		if (strcmp(h, r->dest.hosts[i]) == 0)
 			return DEST_EXACT;
-	for (i = 0; i < r->ndest_suffixes; i++) {
-		sl = strlen(r->dest_suffixes[i]);
-		if (n > sl && strcmp(h + n - sl, r->dest_suffixes[i]) == 0)
+	for (i = 0; i < r->dest.nsuffixes; i++) {
+		sl = strlen(r->dest.suffixes[i]);
+		if (n > sl && strcmp(h + n - sl, r->dest.suffixes[i]) == 0)
 			return DEST_SUFFIX;
 	}
 	return DEST_NONE;
@@ -59,8 +59,8 @@ dest_match(const struct conf_rule *r, const struct rules_query *q)
 	int i, m = DEST_NONE;
 
 	if (q->addr != NULL)
-		for (i = 0; i < r->ndest_cidrs; i++)
-			if (netaddr_cidr_match(&r->dest_cidrs[i], q->addr))
+		for (i = 0; i < r->dest.ncidrs; i++)
+			if (netaddr_cidr_match(&r->dest.cidrs[i], q->addr))
 				return DEST_EXACT;
 	if (q->host != NULL)
 		m = host_match(r, q->host);

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "http.h"
 #include "origin.h"
+#include "pac.h"
 #include "policy.h"
 #include "rules.h"
 #include "session-internal.h"
@@ -103,6 +104,8 @@ static void	throttle_cb(evutil_socket_t, short, void *);
 static int	pump_response(struct session *);
 static void	request_complete(struct session *);
 static int	parse_request(struct session *);
+static void	answered(struct session *, const struct http_head *, int,
+		    const char *);
 
 static struct http_limits
 limits(const struct session *s)
@@ -347,9 +350,23 @@ ask_credentials(struct session *s, const struct http_head *hd,
 	respond(s, 407, keep, extra, "sluice: proxy authentication required"
 	    " (%s)", why);
 	slog_info(s, "%s %s: 407 %s", h->method, h->url ? h->url : "-", why);
+	answered(s, hd, keep, "auth_required");
+}
+
+/*
+ * A request sluice answered itself (its response queued): consume its
+ * head, log it, then wait for the next one on the connection (keep) or
+ * close after the response.
+ */
+static void
+answered(struct session *s, const struct http_head *hd, int keep,
+    const char *end)
+{
+	struct http_state *h = s->http;
+
 	evbuffer_drain(bufferevent_get_input(s->bev), hd->skipped +
 	    hd->head_len);
-	log_request(s, "auth_required");
+	log_request(s, end);
 	h->requests++;
 	if (!keep) {
 		session_linger(s);
@@ -359,6 +376,49 @@ ask_credentials(struct session *s, const struct http_head *hd,
 	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		parse_request(s);
+}
+
+/*
+ * GET /proxy.pac (or /wpad.dat) asked of the proxy itself: the PAC file
+ * naming this listener as the client reached it.  No credentials needed:
+ * a browser fetches it before it knows it has a proxy.
+ */
+static void
+serve_pac(struct session *s, const struct http_head *hd)
+{
+	struct http_state *h = s->http;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	union sockaddr_u local, at;
+	socklen_t sl = sizeof(local);
+	char route[PAC_ROUTE_MAX], *text;
+	size_t before = evbuffer_get_length(out), len;
+	int keep = h->client_ka && hd->framing == HTTP_BODY_NONE &&
+	    !h->client_eof;
+
+	memset(&local, 0, sizeof(local));
+	if (getsockname(bufferevent_getfd(s->bev), &local.sa, &sl) == -1 ||
+	    (pac_reached(s->lstat != NULL && s->lstat->addr.sa.sa_family !=
+	    AF_UNSPEC ? &s->lstat->addr : &local, &local, &at),
+	    pac_route(route, sizeof(route), s->listener, &at)) == -1 ||
+	    (text = pac_script(&s->conf->pac_bypass, route, &len)) == NULL) {
+		fail_request(s, 503, "out_of_memory", "cannot make the PAC "
+		    "file");
+		return;
+	}
+	evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: " PAC_CONTENT_TYPE "\r\n"
+	    "Content-Length: %zu\r\nCache-Control: max-age=300\r\n%s\r\n",
+	    len, keep ? (h->version == 10 ? "Connection: keep-alive\r\n" :
+	    "") : "Connection: close\r\n");
+	if (!h->is_head)
+		evbuffer_add(out, text, len);
+	free(text);
+	h->status = 200;
+	h->resp_started = 1;
+	snprintf(h->ctype, sizeof(h->ctype), "%s", PAC_CONTENT_TYPE);
+	h->down += evbuffer_get_length(out) - before;
+	slog_debug(s, "%s %s: the PAC file (%s)", h->method, h->url, route);
+	answered(s, hd, keep, "done");
 }
 
 static void
@@ -673,6 +733,12 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 		return -1;
 	}
 
+	if (hd->form == HTTP_TARGET_ORIGIN && (h->is_head ||
+	    strcmp(h->method, "GET") == 0) && pac_is_request(p +
+	    hd->target.off, hd->target.len)) {
+		serve_pac(s, hd);
+		return 0;
+	}
 	if (c->auth_required || hd->proxy_auth_field >= 0) {
 		if (c->nusers == 0 && !c->auth_required)
 			;	/* credentials for nobody: ignore them */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "resolver.h"
 #include "session.h"
 #include "worker.h"
@@ -156,6 +158,8 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	w->draining = 1;
+	notify_send("STOPPING=1\nSTATUS=draining %llu sessions",
+	    (unsigned long long)w->ctr.sessions_active);
 	close_listeners(w);
 	if (w->sessions == NULL) {
 		log_info("%s: stopping", strsignal((int)sig));
@@ -173,9 +177,22 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct worker *w = arg;
+	struct timespec ts;
+
 	(void)sig;
 	(void)what;
-	worker_reload(arg);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000 +
+	    (unsigned long long)ts.tv_nsec / 1000);
+	if (worker_reload(w) == 0)
+		notify_send("READY=1\nSTATUS=configuration generation %llu",
+		    (unsigned long long)w->pol->generation);
+	else
+		notify_send("READY=1\nSTATUS=reload refused (see the log); "
+		    "generation %llu runs", (unsigned long long)
+		    w->pol->generation);
 }
 
 static void
@@ -475,6 +492,8 @@ worker_run(struct worker *w)
 	    w->fd_limit, (unsigned long long)w->max_sessions);
 	w->last_save = w->last_interim = clock_ms();
 	event_add(&w->tick, &second);
+	notify_send("READY=1\nSTATUS=serving on %d listeners",
+	    w->nlisteners);
 	event_base_dispatch(w->base);
 }
 
@@ -568,7 +587,8 @@ worker_reload(struct worker *w)
 			log_err("reload: %s (the admin listener is off)", err);
 	}
 	logchanged = strcmp(np->conf.access_log, op->conf.access_log) != 0 ||
-	    np->conf.log_format != op->conf.log_format;
+	    np->conf.log_format != op->conf.log_format ||
+	    strcmp(np->conf.syslog_socket, op->conf.syslog_socket) != 0;
 	if (logchanged && acct_log_open(&nlog, np->conf.access_log,
 	    (int)np->conf.log_format, np->conf.syslog_socket, w->base, err,
 	    sizeof(err)) == -1) {
@@ -603,6 +623,7 @@ worker_reload(struct worker *w)
 	}
 	if (logchanged)
 		acct_log_replace(&w->alog, &nlog);
+	log_set_level((enum log_level)np->conf.log_level);
 	if (w->paused)
 		for (i = 0; i < w->nlisteners; i++)
 			listener_enable(w->listeners[i], 0);

@@ -1450,11 +1450,11 @@ test_rules_fixture(void **state)
 	snprintf(origin, sizeof(origin), "%s:15", path);
 	assert_string_equal(r->origin, origin);
 	assert_int_equal(r->has_dest, 1);
-	assert_int_equal(r->ndest_cidrs, 1);
-	check_cidr(&r->dest_cidrs[0], "10.0.0.0/8");
-	assert_int_equal(r->ndest_hosts, 0);
-	assert_int_equal(r->ndest_suffixes, 1);
-	assert_string_equal(r->dest_suffixes[0], ".internal.example");
+	assert_int_equal(r->dest.ncidrs, 1);
+	check_cidr(&r->dest.cidrs[0], "10.0.0.0/8");
+	assert_int_equal(r->dest.nhosts, 0);
+	assert_int_equal(r->dest.nsuffixes, 1);
+	assert_string_equal(r->dest.suffixes[0], ".internal.example");
 	assert_int_equal(r->nports, 0);
 	assert_null(r->ports);
 	assert_int_equal(r->has_users, 0);
@@ -1470,9 +1470,9 @@ test_rules_fixture(void **state)
 	assert_int_equal(r->action, CONF_ALLOW);
 	snprintf(origin, sizeof(origin), "%s:16", path);
 	assert_string_equal(r->origin, origin);
-	assert_int_equal(r->ndest_cidrs, 0);
-	assert_int_equal(r->ndest_suffixes, 1);
-	assert_string_equal(r->dest_suffixes[0], ".example.com");
+	assert_int_equal(r->dest.ncidrs, 0);
+	assert_int_equal(r->dest.nsuffixes, 1);
+	assert_string_equal(r->dest.suffixes[0], ".example.com");
 	assert_int_equal(r->nports, 3);
 	assert_int_equal(r->ports[0].lo, 80);
 	assert_int_equal(r->ports[0].hi, 80);
@@ -2018,6 +2018,7 @@ test_err_rules(void **state)
 		"\"-80\"", "\"80-70000\"", "\"\"", "\" 80\"", "\"80x\"", "0",
 		"65536", "true",
 	};
+	struct conf c;
 	char text[256], msg[256];
 	size_t i;
 
@@ -2083,6 +2084,18 @@ test_err_rules(void **state)
 	check_one_error("rules = ( { action = \"deny\";\n"
 	    "  methods = [ \"\" ]; } );\n", 2,
 	    "rules[0].methods: \"\" is not an HTTP method");
+	/* "get" would never match what clients send */
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  methods = [ \"GET\", \"get\" ]; } );\n", 2,
+	    "rules[0].methods: \"get\" is not a method clients send "
+	    "(methods are case-sensitive: write it in capitals)");
+	check_one_error("rules = ( { action = \"deny\";\n"
+	    "  methods = [ \"Patch\" ]; } );\n", 2,
+	    "rules[0].methods: \"Patch\" is not a method clients send");
+	load_ok(&c, "rules = ( { action = \"deny\"; "
+	    "methods = [ \"PROPFIND\", \"purge\" ]; } );\n");
+	assert_int_equal(c.rules[0].nmethods, 2);	/* extension methods */
+	conf_free(&c);
 	check_one_error("rules = ( { action = \"deny\";\n"
 	    "  methods = [ \"ABCDEFGHIJKLMNOPQRSTU\" ]; } );\n", 2,
 	    "rules[0].methods: \"ABCDEFGHIJKLMNOPQRSTU\" is not an HTTP "
@@ -2148,18 +2161,18 @@ test_rules_accepted_edges(void **state)
 	assert_int_equal(r->ports[3].hi, 7);
 	assert_int_equal(r->nmethods, 3);
 	assert_string_equal(r->methods[0], "M-SEARCH");
-	assert_int_equal(r->ndest_suffixes, 1);
-	assert_string_equal(r->dest_suffixes[0], ".a.example");
+	assert_int_equal(r->dest.nsuffixes, 1);
+	assert_string_equal(r->dest.suffixes[0], ".a.example");
 	r = &c.rules[1];
-	assert_int_equal(r->ndest_hosts, 2);
-	assert_string_equal(r->dest_hosts[0], "localhost");
-	assert_string_equal(r->dest_hosts[1], "a_b.example");
-	assert_int_equal(r->ndest_cidrs, 5);
-	check_cidr(&r->dest_cidrs[0], "0.0.0.0/0");
-	check_cidr(&r->dest_cidrs[1], "::/0");
-	check_cidr(&r->dest_cidrs[2], "fe80::/10");
-	check_cidr(&r->dest_cidrs[3], "192.0.2.1/32");
-	check_cidr(&r->dest_cidrs[4], "::1/128");
+	assert_int_equal(r->dest.nhosts, 2);
+	assert_string_equal(r->dest.hosts[0], "localhost");
+	assert_string_equal(r->dest.hosts[1], "a_b.example");
+	assert_int_equal(r->dest.ncidrs, 5);
+	check_cidr(&r->dest.cidrs[0], "0.0.0.0/0");
+	check_cidr(&r->dest.cidrs[1], "::/0");
+	check_cidr(&r->dest.cidrs[2], "fe80::/10");
+	check_cidr(&r->dest.cidrs[3], "192.0.2.1/32");
+	check_cidr(&r->dest.cidrs[4], "::1/128");
 	assert_int_equal(r->nclients, 1);
 	check_cidr(&r->clients[0], "::/0");
 	assert_int_equal(r->protocols, CONF_P_SOCKS4 | CONF_P_HTTP);
@@ -2250,6 +2263,96 @@ test_log_new_keys(void **state)
 	    "log.syslog_socket: expected a string, found an integer");
 	check_one_error("log = {\n  format = \"JSON\"; };\n", 2,
 	    "log.format: \"JSON\" is not one of sluice, squid, json");
+	/* a relative access log: beside the configuration, as every path */
+	{
+		char path[PATH_MAX], err[CONF_ERRLEN], want[PATH_MAX + 16];
+
+		tmp_conf(path, sizeof(path), "log = { access = "
+		    "\"logs/access.log\"; };\n");
+		conf_init(&c);
+		assert_int_equal(conf_load_file(&c, path, err, sizeof(err)),
+		    0);
+		snprintf(want, sizeof(want), "%.*s/logs/access.log",
+		    (int)(strrchr(path, '/') - path), path);
+		assert_string_equal(c.access_log, want);
+		conf_free(&c);
+	}
+	load_ok(&c, "log = { access = \"/var/log/a.log\"; };\n");
+	assert_string_equal(c.access_log, "/var/log/a.log");
+	conf_free(&c);
+}
+
+/* pac.bypass: the dest syntax, sorted into blocks, names and suffixes. */
+static void
+test_pac_keys(void **state)
+{
+	struct conf c;
+	char b[NETADDR_STRLEN];
+
+	(void)state;
+	load_ok(&c, "pac = { bypass = [ \"*.Corp.Example\", \"wiki\",\n"
+	    "  \"10.0.0.0/8\", \"fd00::/8\", \"192.0.2.1\", \"Intra.Example.\" ]; };\n");
+	assert_int_equal(c.pac_bypass.nsuffixes, 1);
+	assert_string_equal(c.pac_bypass.suffixes[0], ".corp.example");
+	assert_int_equal(c.pac_bypass.nhosts, 2);
+	assert_string_equal(c.pac_bypass.hosts[0], "wiki");
+	assert_string_equal(c.pac_bypass.hosts[1], "intra.example");
+	assert_int_equal(c.pac_bypass.ncidrs, 3);
+	assert_string_equal(netaddr_cidr_str(&c.pac_bypass.cidrs[1], b,
+	    sizeof(b)), "fd00::/8");
+	assert_string_equal(netaddr_cidr_str(&c.pac_bypass.cidrs[2], b,
+	    sizeof(b)), "192.0.2.1/32");
+	conf_free(&c);
+	/* empty and absent: nothing bypassed */
+	load_ok(&c, "pac = { bypass = [ ]; };\n");
+	assert_int_equal(c.pac_bypass.ncidrs + c.pac_bypass.nhosts +
+	    c.pac_bypass.nsuffixes, 0);
+	conf_free(&c);
+	load_ok(&c, "pac = { };\n");
+	assert_int_equal(c.pac_bypass.nhosts, 0);
+	conf_free(&c);
+	check_one_error("pac = {\n  bypass = [ \"10.0.0.1/8\" ]; };\n", 2,
+	    "pac.bypass");
+	check_one_error("pac = {\n  bypass = [ \"*example.com\" ]; };\n", 2,
+	    "pac.bypass");
+	check_one_error("pac = {\n  bypass = [ \"a b\" ]; };\n", 2,
+	    "pac.bypass");
+	/* one string for a one-entry list, as everywhere */
+	load_ok(&c, "pac = { bypass = \"wiki\"; };\n");
+	assert_int_equal(c.pac_bypass.nhosts, 1);
+	conf_free(&c);
+	check_one_error("pac = {\n  bypass = 5; };\n", 2, "pac.bypass");
+	check_one_error("pac = {\n  direct = [ \"wiki\" ]; };\n", 2,
+	    "pac.direct: unknown key");
+	check_one_error("pac = [ \"wiki\" ];\n", 1, "pac: expected a group");
+}
+
+/* user and group: they must exist (Debian has nobody and nogroup). */
+static void
+test_run_user_keys(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	load_ok(&c, "user = \"nobody\";\n");
+	assert_string_equal(c.run_user, "nobody");
+	assert_null(c.run_group);
+	conf_free(&c);
+	load_ok(&c, "user = \"nobody\"; group = \"nogroup\";\n");
+	assert_string_equal(c.run_user, "nobody");
+	assert_string_equal(c.run_group, "nogroup");
+	conf_free(&c);
+	load_ok(&c, "");
+	assert_null(c.run_user);
+	conf_free(&c);
+	check_one_error("\nuser = \"no-such-user-xyz\";\n", 2,
+	    "user: no user \"no-such-user-xyz\" on this system");
+	check_one_error("user = \"nobody\";\ngroup = \"no-such-group-xyz\";\n",
+	    2, "group: no group \"no-such-group-xyz\" on this system");
+	check_one_error("group = \"nogroup\";\n", 1,
+	    "group: needs user (the user to run as)");
+	check_one_error("user = 65534;\n", 1,
+	    "user: expected a string, found an integer");
 }
 
 /* The effective rules and limits, as `sluice -t` prints them. */
@@ -2486,6 +2589,8 @@ main(void)
 		cmocka_unit_test(test_err_groups),
 		cmocka_unit_test(test_err_admin),
 		cmocka_unit_test(test_log_new_keys),
+		cmocka_unit_test(test_pac_keys),
+		cmocka_unit_test(test_run_user_keys),
 		cmocka_unit_test(test_print_rules),
 		cmocka_unit_test(test_print_one_rule),
 		cmocka_unit_test(test_proto_names),

@@ -149,10 +149,10 @@ test_host_match(void **state)
 	    "  dest = [ \"*.example.com\", \"Exact.Example.ORG.\" ]; } );\n");
 	r = &c.rules[0];
 	/* stored lower case, without the trailing dot, "*" dropped */
-	assert_int_equal(r->ndest_hosts, 1);
-	assert_string_equal(r->dest_hosts[0], "exact.example.org");
-	assert_int_equal(r->ndest_suffixes, 1);
-	assert_string_equal(r->dest_suffixes[0], ".example.com");
+	assert_int_equal(r->dest.nhosts, 1);
+	assert_string_equal(r->dest.hosts[0], "exact.example.org");
+	assert_int_equal(r->dest.nsuffixes, 1);
+	assert_string_equal(r->dest.suffixes[0], ".example.com");
 
 	assert_int_equal(rules_host_match(r, "a.example.com"), 1);
 	assert_int_equal(rules_host_match(r, "A.B.Example.COM."), 1);
@@ -249,7 +249,7 @@ test_match_dest(void **state)
 	    "    \"*.internal.example\", \"db.example.net\" ]; } );\n");
 	r = &c.rules[0];
 	assert_int_equal(r->has_dest, 1);
-	assert_int_equal(r->ndest_cidrs, 3);
+	assert_int_equal(r->dest.ncidrs, 3);
 
 	/* by resolved address */
 	q_init(&x, NULL, "203.0.113.5", CONF_P_SOCKS5, NULL, "any.net", 80,
