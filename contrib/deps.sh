@@ -7,7 +7,7 @@
 set -eu
 
 BUILD="gcc make pkg-config libc6-dev libevent-dev libc-ares-dev libconfig-dev libcrypt-dev"
-TEST="$BUILD libcmocka-dev python3 python3-socks curl wget ncat proxychains4 chromium procps iproute2"
+TEST="$BUILD libcmocka-dev python3 python3-socks curl wget ncat proxychains4 chromium procps iproute2 systemd mandoc logrotate"
 
 case "${1:-build}" in
 build) want=$BUILD ;;

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -563,6 +564,8 @@ def main(fixtures_factory=Fixtures):
                 reap_sluices()
     finally:
         fx.stop()
+        if not failed:      # kept after a failure, for a look at the logs
+            shutil.rmtree(fx.tmp, ignore_errors=True)
     print("integration: %d passed, %d failed%s" % (
         passed, failed, (" (" + ", ".join(failures) + ")") if failed else ""))
     return 1 if failed else 0

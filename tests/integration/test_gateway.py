@@ -1676,6 +1676,30 @@ def reload_admin_and_access_log(fx):
 
 
 @test
+def reload_log_level_and_relative_log(fx):
+    """A reload applies log.level (info -> debug -> info); a relative
+    log.access path is found beside the configuration file."""
+    sl = gw(fx, "", log='level = "info"; access = "rel.log";')
+    sl.access_path = os.path.join(os.path.dirname(sl.conf_path), "rel.log")
+    eq(s5_rep(sl.addr, ORIGIN_HOST, fx.ports["echo"]), 0, "a session")
+    sl.access(1)
+    check("state s5-greeting" not in sl.log(), "no debug lines at info")
+    mark = sl.reload(sl.conf_text(dns_line(fx) + 'log = { level = "debug"; '
+                                  'access = "rel.log"; };\n'), raw=True)
+    sl.wait_log("configuration reloaded (generation 2)", since=mark)
+    eq(s5_rep(sl.addr, ORIGIN_HOST, fx.ports["echo"]), 0, "a session")
+    sl.wait_log("state s5-greeting", since=mark)
+    mark = sl.reload(sl.conf_text(dns_line(fx) + 'log = { level = "info"; '
+                                  'access = "rel.log"; };\n'), raw=True)
+    sl.wait_log("configuration reloaded (generation 3)", since=mark)
+    eq(s5_rep(sl.addr, ORIGIN_HOST, fx.ports["echo"]), 0, "a session")
+    sl.access(3)
+    check("state s5-greeting" not in sl.log()[mark:],
+          "debug lines after going back to info")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
 def reload_listener_protocol_change(fx):
     """A reload that changes only the protocol of a listener (socks5 to
     auto on the same address and port) takes effect: the port then speaks
