@@ -28,6 +28,7 @@ SRCS = proxy/acct.c proxy/admin.c proxy/dnscache.c proxy/http.c \
        proxy/iptable.c proxy/listener.c proxy/log.c proxy/netaddr.c \
        proxy/notify.c proxy/origin.c proxy/pac.c proxy/policy.c \
        proxy/privs.c proxy/relay.c proxy/resolver.c proxy/rules.c \
+       proxy/server.c \
        proxy/session.c proxy/session_http.c proxy/session_socks.c \
        proxy/socks4.c proxy/socks5.c proxy/tbucket.c proxy/upstream.c \
        proxy/worker.c \

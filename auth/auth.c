@@ -138,7 +138,7 @@ auth_check(struct auth_db *db, const char *name, size_t nlen,
 		return AUTH_DENIED;
 	if (u == NULL)
 		return db->dummy_hash != NULL ? AUTH_NEED_CRYPT : AUTH_DENIED;
-	if (u->has_digest) {
+	if (__atomic_load_n(&u->has_digest, __ATOMIC_ACQUIRE)) {
 		siphash128(&db->key, pass, plen, d);
 		if (auth_ct_equal(d, u->digest, sizeof(d)))
 			return AUTH_OK;
@@ -176,13 +176,19 @@ auth_crypt_verify(const char *hash, const char *pass, size_t plen,
 /*
  * After crypt(3) accepted pass for a hashed user, remember its digest so
  * the next check of the same password is fast.  The plain text is not kept.
+ * Workers share the user: the digest is written once, under a flag taken
+ * atomically, and published (release) after it is complete.
  */
 void
 auth_remember(struct auth_db *db, struct auth_user *u, const char *pass,
     size_t plen)
 {
-	if (u == NULL || u->hash == NULL)
+	int expect = 0;
+
+	if (u == NULL || u->hash == NULL ||
+	    !__atomic_compare_exchange_n(&u->digest_taken, &expect, 1, 0,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
 	siphash128(&db->key, pass, plen, u->digest);
-	u->has_digest = 1;
+	__atomic_store_n(&u->has_digest, 1, __ATOMIC_RELEASE);
 }

@@ -22,8 +22,9 @@ struct auth_user {
 	char		*name;		/* NUL-terminated, 1..255 bytes */
 	char		*hash;		/* crypt(3) hash, NULL for plain */
 	uint8_t		digest[16];	/* plain: of the password; hashed: of
-					   the last password that verified */
+					   the first password that verified */
 	int		has_digest;	/* digest is valid */
+	int		digest_taken;	/* a thread is writing it (hashed) */
 	struct user_state *st;		/* counts and buckets (by name; they
 					   outlive a reload) */
 	int		per_user;	/* effective limits: the user's own, */

@@ -206,7 +206,7 @@ conf_init(struct conf *c)
 	c->pool_max = 256;
 	c->pool_per_origin = 8;
 	c->syslog_socket = xstrdup("/dev/log");
-	c->workers = 1;
+	c->workers = 0;
 }
 
 static void
@@ -1562,20 +1562,11 @@ load_run_user(struct ctx *x, const config_setting_t *root)
 	}
 }
 
+/* workers: 0 (one per CPU, the default) or 1..CONF_WORKERS_MAX threads */
 static void
 load_workers(struct ctx *x, const config_setting_t *root)
 {
-	const config_setting_t *s = config_setting_get_member(root, "workers");
-	int w = 1;
-
-	if (get_int(x, root, "", "workers", &w, 0, 1024) != 1)
-		return;
-	if (w != 1) {
-		serr(x, s, "workers: %d: this version runs one event-loop "
-		    "thread (workers = 1)", w);
-		return;
-	}
-	x->c->workers = w;
+	get_int(x, root, "", "workers", &x->c->workers, 0, CONF_WORKERS_MAX);
 }
 
 /* 1 when log.access names a file ("-", "syslog", "off", "none" do not). */
@@ -2020,7 +2011,10 @@ conf_print(const struct conf *c, FILE *f)
 		fprintf(f, "run as user %s, group %s (when started as root)\n",
 		    c->run_user ? c->run_user : "(unchanged)",
 		    c->run_group ? c->run_group : "(the user's)");
-	fprintf(f, "workers %d\n", c->workers);
+	if (c->workers > 0)
+		fprintf(f, "workers %d\n", c->workers);
+	else
+		fprintf(f, "workers 0 (one per CPU)\n");
 }
 
 /* key=[10.0.0.0/8,exact.example,*.suffix.example] */

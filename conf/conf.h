@@ -13,6 +13,7 @@
 #include "../proxy/netaddr.h"
 
 #define CONF_ERRLEN	4096
+#define CONF_WORKERS_MAX 64
 
 enum conf_proto {
 	CONF_PROTO_SOCKS5 = 0,	/* RFC 1928 */
@@ -178,7 +179,7 @@ struct conf {
 					   session; 0 = off */
 	char		*syslog_socket;	/* where log.access = "syslog" goes */
 
-	int		workers;
+	int		workers;	/* event-loop threads; 0: one per CPU */
 };
 
 void	conf_init(struct conf *);

@@ -513,6 +513,53 @@ const double acct_hist_le[ACCT_HIST_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 };
 
+static void
+hist_sum(struct acct_hist *to, const struct acct_hist *h)
+{
+	int i;
+
+	for (i = 0; i < ACCT_HIST_BUCKETS; i++)
+		to->le[i] += h->le[i];
+	to->count += h->count;
+	to->sum += h->sum;
+}
+
+/* to += c, field by field (the workers' counters, summed). */
+_Static_assert(sizeof(struct acct_counters) ==
+    22 * sizeof(uint64_t) + 2 * sizeof(struct acct_hist),
+    "acct_counters_add() must add every counter");
+
+void
+acct_counters_add(struct acct_counters *to, const struct acct_counters *c)
+{
+#define ADD(f)	(to->f += c->f)
+	ADD(sessions_total);
+	ADD(sessions_active);
+	ADD(bytes_up);
+	ADD(bytes_down);
+	ADD(refused_max);
+	ADD(refused_fd);
+	ADD(refused_client);
+	ADD(refused_user);
+	ADD(refused_rate);
+	ADD(refused_quota);
+	ADD(denied);
+	ADD(fail_refused);
+	ADD(fail_unreach);
+	ADD(fail_timeout);
+	ADD(fail_other);
+	ADD(dns_nx);
+	ADD(dns_timeout);
+	ADD(dns_other);
+	ADD(auth_failed);
+	ADD(dns_failed);
+	ADD(connect_failed);
+	ADD(relay_errors);
+#undef ADD
+	hist_sum(&to->dns_time, &c->dns_time);
+	hist_sum(&to->connect_time, &c->connect_time);
+}
+
 /*
  * Count one duration (seconds).
  */
@@ -615,7 +662,8 @@ acct_client_release(struct iptable *t, const union sockaddr_u *a,
 
 struct acct_remembered {
 	struct iptable_entry e;
-	struct auth_user *user;
+	struct auth_user *user;		/* of the policy of generation gen */
+	uint64_t	gen;
 	int64_t		expires;	/* ms */
 };
 
@@ -634,12 +682,12 @@ remember_expired(void *entry, void *now)
 }
 
 /*
- * Remember that the address logged in as user (at now), until expires
- * (ms).
+ * Remember that the address logged in as user (of the policy of
+ * generation gen) at now, until expires (ms).
  */
 void
 acct_remember_add(struct iptable *t, const union sockaddr_u *a,
-    struct auth_user *user, int64_t now, int64_t expires)
+    struct auth_user *user, uint64_t gen, int64_t now, int64_t expires)
 {
 	struct acct_remembered *r;
 
@@ -648,14 +696,18 @@ acct_remember_add(struct iptable *t, const union sockaddr_u *a,
 	if ((r = iptable_get(t, a, 1)) == NULL)
 		return;
 	r->user = user;
+	r->gen = gen;
 	r->expires = expires;
 }
 
 /*
- * The user the address logged in as, if that is still remembered at now.
+ * The user the address logged in as, if that is still remembered at now
+ * and was a user of the policy of generation gen (the asker's: a user of
+ * another policy may be gone).
  */
 struct auth_user *
-acct_remember_find(struct iptable *t, const union sockaddr_u *a, int64_t now)
+acct_remember_find(struct iptable *t, const union sockaddr_u *a,
+    uint64_t gen, int64_t now)
 {
 	struct acct_remembered *r = iptable_get(t, a, 0);
 
@@ -665,5 +717,5 @@ acct_remember_find(struct iptable *t, const union sockaddr_u *a, int64_t now)
 		iptable_remove(t, r);
 		return NULL;
 	}
-	return r->user;
+	return r->gen == gen ? r->user : NULL;
 }

@@ -114,6 +114,8 @@ struct acct_client {
 };
 
 void	acct_hist_add(struct acct_hist *, double);
+void	acct_counters_add(struct acct_counters *,
+	    const struct acct_counters *);
 
 int	acct_clients_init(struct iptable *);
 struct acct_client *acct_client_acquire(struct iptable *,
@@ -124,8 +126,8 @@ void	acct_clients_sweep(struct iptable *, int64_t);
 
 int	acct_remember_init(struct iptable *);
 void	acct_remember_add(struct iptable *, const union sockaddr_u *,
-	    struct auth_user *, int64_t, int64_t);
+	    struct auth_user *, uint64_t, int64_t, int64_t);
 struct auth_user *acct_remember_find(struct iptable *,
-	    const union sockaddr_u *, int64_t);
+	    const union sockaddr_u *, uint64_t, int64_t);
 
 #endif

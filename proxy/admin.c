@@ -28,6 +28,7 @@
 #include "pac.h"
 #include "policy.h"
 #include "resolver.h"
+#include "server.h"
 #include "session.h"
 #include "worker.h"
 #include "../auth/auth.h"
@@ -36,7 +37,7 @@
 #define ADMIN_TIMEOUT	10		/* seconds for a request to arrive */
 
 struct admin {
-	struct worker	*w;
+	struct worker	*w;		/* worker 0 */
 	struct evconnlistener *lev;
 	struct admin_conn *conns;	/* open admin connections */
 };
@@ -48,11 +49,53 @@ struct admin_conn {
 	struct http_parser parser;
 	int		done;		/* answered: close once written */
 	int		head;		/* a HEAD request: no body */
+	struct ask	*ask;		/* asked of the workers, or NULL */
 };
+
+/* What one worker contributes to an answer, made on its own thread. */
+struct snap {
+	struct acct_counters ctr;
+	struct resolver_stats rs;
+	size_t		pool_idle;
+	uint64_t	pool_reused;
+	uint64_t	live_up, live_down;	/* bytes of live sessions */
+	struct listener_stats *lstats;		/* copies */
+	int		nlstats;
+	struct evbuffer	*sessions;		/* JSON objects */
+	int		nsessions;
+	int		closed;
+};
+
+enum ask_what {
+	ASK_METRICS,
+	ASK_SESSIONS,
+	ASK_CLOSE_SESSION,
+	ASK_CLOSE_USER,
+};
+
+/*
+ * A request spread over the workers: each fills its snap on its own loop
+ * and hands the ask back to worker 0, which answers once all have.
+ */
+struct ask {
+	struct admin_conn *c;		/* NULL once the connection is gone */
+	struct worker	*home;		/* worker 0 */
+	enum ask_what	what;
+	char		arg[300];	/* the user name, the session ID */
+	int		pending;	/* on the home thread only */
+	int		n;
+	struct snap	snaps[];	/* [worker id] */
+};
+
+static void	ask_free(struct ask *);
+static int	lstats_add(struct listener_stats **, int,
+		    const struct listener_stats *);
 
 static void
 conn_free(struct admin_conn *c)
 {
+	if (c->ask != NULL)
+		c->ask->c = NULL;	/* answered to no one */
 	*c->pprev = c->next;
 	if (c->next != NULL)
 		c->next->pprev = c->pprev;
@@ -165,7 +208,7 @@ static void
 user_metric(struct evbuffer *b, const struct user_states *us,
     const struct user_family *f)
 {
-	const struct user_state *u;
+	struct user_state *u;
 	uint64_t v;
 	size_t i;
 	int k;
@@ -176,9 +219,11 @@ user_metric(struct evbuffer *b, const struct user_states *us,
 			for (k = 0; k < 2 && (k == 0 || f->label[1]); k++) {
 				evbuffer_add_printf(b, "%s{user=\"", f->name);
 				label(b, u->name);
+				pthread_mutex_lock(&u->mu);
 				v = f->off[k] == US(active) ?
 				    (uint64_t)u->active : *(const uint64_t *)
 				    (const void *)((const char *)u + f->off[k]);
+				pthread_mutex_unlock(&u->mu);
 				evbuffer_add_printf(b, "\"%s%s} %" PRIu64 "\n",
 				    f->label[k] ? "," : "", f->label[k] ?
 				    f->label[k] : "", v);
@@ -218,45 +263,59 @@ client_metric(void *entry, void *arg)
 }
 
 /*
- * Every counter, in the Prometheus text format (version 0.0.4).  Byte
- * totals include what live sessions have moved so far.
+ * Every counter, in the Prometheus text format (version 0.0.4): the
+ * workers' summed, the shared tables' as they are.  Byte totals include
+ * what live sessions have moved so far.
  */
-void
-admin_metrics(struct worker *w, struct evbuffer *b)
+static void
+render_metrics(struct server *srv, const struct snap *sn, int n,
+    struct evbuffer *b)
 {
-	const struct acct_counters *k = &w->ctr;
-	const struct resolver_stats *rs = resolver_stats(w->resolver);
-	struct user_states *us = &w->users;
-	struct session *s;
+	struct acct_counters k;
+	struct resolver_stats rs;
+	struct listener_stats *ls = NULL;
 	struct client_walk cw = { b, 0 };
-	uint64_t up = k->bytes_up, down = k->bytes_down;
+	uint64_t up, down, reused = 0;
+	size_t i, idle = 0;
 	char a[NETADDR_STRLEN];
-	size_t i;
-	int j;
+	int j, m, nls = 0;
 
-	for (s = w->sessions; s != NULL; s = s->next) {
-		uint64_t hu, hd;
-
-		session_http_live(s, &hu, &hd);
-		up += s->relay.dir[RELAY_UP].bytes + hu;
-		down += s->relay.dir[RELAY_DOWN].bytes + hd;
+	memset(&k, 0, sizeof(k));
+	memset(&rs, 0, sizeof(rs));
+	up = down = 0;
+	for (j = 0; j < n; j++) {
+		acct_counters_add(&k, &sn[j].ctr);
+		rs.lookups += sn[j].rs.lookups;
+		rs.hits += sn[j].rs.hits;
+		up += sn[j].live_up;
+		down += sn[j].live_down;
+		idle += sn[j].pool_idle;
+		reused += sn[j].pool_reused;
 	}
+	up += k.bytes_up;
+	down += k.bytes_down;
+	/* listeners: summed by protocol and address, in first-seen order */
+	for (j = 0; j < n; j++)
+		for (m = 0; m < sn[j].nlstats; m++)
+			nls = lstats_add(&ls, nls, &sn[j].lstats[m]);
 	metric(b, "sluice_build_info", "gauge", "Version of sluice.");
 	evbuffer_add_printf(b, "sluice_build_info{version=\"%s\"} 1\n",
 	    SLUICE_VERSION);
 	metric(b, "sluice_uptime_seconds", "gauge", "Seconds since start.");
 	evbuffer_add_printf(b, "sluice_uptime_seconds %.3f\n",
-	    (double)(clock_ms() - w->started) / 1000);
+	    (double)(clock_ms() - srv->started) / 1000);
+	metric(b, "sluice_workers", "gauge", "Event-loop threads.");
+	evbuffer_add_printf(b, "sluice_workers %d\n", n);
 	metric(b, "sluice_config_generation", "gauge",
 	    "1 for the configuration read at start, +1 per reload.");
 	evbuffer_add_printf(b, "sluice_config_generation %" PRIu64 "\n",
-	    w->pol->generation);
+	    srv->pol->generation);
 	metric(b, "sluice_sessions_active", "gauge", "Sessions open now.");
 	evbuffer_add_printf(b, "sluice_sessions_active %" PRIu64 "\n",
-	    k->sessions_active);
+	    k.sessions_active);
 	metric(b, "sluice_sessions_total", "counter", "Sessions accepted.");
 	evbuffer_add_printf(b, "sluice_sessions_total %" PRIu64 "\n",
-	    k->sessions_total);
+	    k.sessions_total);
 	metric(b, "sluice_bytes_total", "counter",
 	    "Bytes relayed (up: client to target).");
 	evbuffer_add_printf(b, "sluice_bytes_total{direction=\"up\"} %" PRIu64
@@ -270,15 +329,15 @@ admin_metrics(struct worker *w, struct evbuffer *b)
 	    "sluice_refused_total{limit=\"per_user\"} %" PRIu64 "\n"
 	    "sluice_refused_total{limit=\"rate_per_client\"} %" PRIu64 "\n"
 	    "sluice_refused_total{limit=\"quota\"} %" PRIu64 "\n",
-	    k->refused_max, k->refused_fd, k->refused_client, k->refused_user,
-	    k->refused_rate, k->refused_quota);
+	    k.refused_max, k.refused_fd, k.refused_client, k.refused_user,
+	    k.refused_rate, k.refused_quota);
 	metric(b, "sluice_denied_total", "counter",
 	    "Requests refused by the rules.");
-	evbuffer_add_printf(b, "sluice_denied_total %" PRIu64 "\n", k->denied);
+	evbuffer_add_printf(b, "sluice_denied_total %" PRIu64 "\n", k.denied);
 	metric(b, "sluice_auth_failures_total", "counter",
 	    "Failed authentications.");
 	evbuffer_add_printf(b, "sluice_auth_failures_total %" PRIu64 "\n",
-	    k->auth_failed);
+	    k.auth_failed);
 	metric(b, "sluice_connect_failures_total", "counter",
 	    "Outbound connects that failed, by reason.");
 	evbuffer_add_printf(b,
@@ -286,77 +345,104 @@ admin_metrics(struct worker *w, struct evbuffer *b)
 	    "sluice_connect_failures_total{reason=\"unreachable\"} %" PRIu64 "\n"
 	    "sluice_connect_failures_total{reason=\"timeout\"} %" PRIu64 "\n"
 	    "sluice_connect_failures_total{reason=\"other\"} %" PRIu64 "\n",
-	    k->fail_refused, k->fail_unreach, k->fail_timeout, k->fail_other);
+	    k.fail_refused, k.fail_unreach, k.fail_timeout, k.fail_other);
 	metric(b, "sluice_dns_failures_total", "counter",
 	    "Name resolutions that failed, by reason.");
 	evbuffer_add_printf(b,
 	    "sluice_dns_failures_total{reason=\"nxdomain\"} %" PRIu64 "\n"
 	    "sluice_dns_failures_total{reason=\"timeout\"} %" PRIu64 "\n"
 	    "sluice_dns_failures_total{reason=\"other\"} %" PRIu64 "\n",
-	    k->dns_nx, k->dns_timeout, k->dns_other);
+	    k.dns_nx, k.dns_timeout, k.dns_other);
 	metric(b, "sluice_dns_lookups_total", "counter", "Lookups asked for.");
 	evbuffer_add_printf(b, "sluice_dns_lookups_total %" PRIu64 "\n",
-	    rs->lookups);
+	    rs.lookups);
 	metric(b, "sluice_dns_cache_hits_total", "counter",
 	    "Lookups answered from the cache.");
 	evbuffer_add_printf(b, "sluice_dns_cache_hits_total %" PRIu64 "\n",
-	    rs->hits);
+	    rs.hits);
 	hist(b, "sluice_dns_seconds", "Time to resolve a target (lookups that"
-	    " went to the DNS).", &k->dns_time);
+	    " went to the DNS).", &k.dns_time);
 	hist(b, "sluice_connect_seconds", "Time to connect a target.",
-	    &k->connect_time);
+	    &k.connect_time);
 	metric(b, "sluice_origin_pool_idle", "gauge",
 	    "Idle HTTP origin connections kept for reuse.");
-	evbuffer_add_printf(b, "sluice_origin_pool_idle %zu\n",
-	    w->origins.idle);
+	evbuffer_add_printf(b, "sluice_origin_pool_idle %zu\n", idle);
 	metric(b, "sluice_origin_pool_reused_total", "counter",
 	    "HTTP requests sent on a reused origin connection.");
 	evbuffer_add_printf(b, "sluice_origin_pool_reused_total %" PRIu64 "\n",
-	    w->origins.reused);
+	    reused);
 
 	metric(b, "sluice_listener_sessions_active", "gauge",
 	    "Sessions open now, per listener.");
-	for (j = 0; j < w->nlstats; j++)
+	for (j = 0; j < nls; j++)
 		evbuffer_add_printf(b, "sluice_listener_sessions_active{"
 		    "listener=\"%s %s\"} %" PRIu64 "\n", conf_proto_name(
-		    w->lstats[j]->proto), netaddr_str(&w->lstats[j]->addr, a,
-		    sizeof(a)), w->lstats[j]->active);
+		    ls[j].proto), netaddr_str(&ls[j].addr, a, sizeof(a)),
+		    ls[j].active);
 	metric(b, "sluice_listener_sessions_total", "counter",
 	    "Sessions accepted, per listener.");
-	for (j = 0; j < w->nlstats; j++)
+	for (j = 0; j < nls; j++)
 		evbuffer_add_printf(b, "sluice_listener_sessions_total{"
 		    "listener=\"%s %s\"} %" PRIu64 "\n", conf_proto_name(
-		    w->lstats[j]->proto), netaddr_str(&w->lstats[j]->addr, a,
-		    sizeof(a)), w->lstats[j]->sessions);
+		    ls[j].proto), netaddr_str(&ls[j].addr, a, sizeof(a)),
+		    ls[j].sessions);
 	metric(b, "sluice_listener_bytes_total", "counter",
 	    "Bytes of closed sessions, per listener.");
-	for (j = 0; j < w->nlstats; j++) {
-		netaddr_str(&w->lstats[j]->addr, a, sizeof(a));
+	for (j = 0; j < nls; j++) {
+		netaddr_str(&ls[j].addr, a, sizeof(a));
 		evbuffer_add_printf(b, "sluice_listener_bytes_total{listener="
 		    "\"%s %s\",direction=\"up\"} %" PRIu64 "\n"
 		    "sluice_listener_bytes_total{listener=\"%s %s\","
 		    "direction=\"down\"} %" PRIu64 "\n",
-		    conf_proto_name(w->lstats[j]->proto), a,
-		    w->lstats[j]->bytes_up,
-		    conf_proto_name(w->lstats[j]->proto), a,
-		    w->lstats[j]->bytes_down);
+		    conf_proto_name(ls[j].proto), a, ls[j].bytes_up,
+		    conf_proto_name(ls[j].proto), a, ls[j].bytes_down);
 	}
+	free(ls);
 
 	for (i = 0; i < sizeof(user_metrics) / sizeof(user_metrics[0]); i++)
-		user_metric(b, us, &user_metrics[i]);
+		user_metric(b, &srv->users, &user_metrics[i]);
 
+	pthread_mutex_lock(&srv->mu);
 	metric(b, "sluice_client_sessions_active", "gauge",
 	    "Sessions open now, per client address (addresses seen in the "
 	    "last 10 minutes).");
-	iptable_sweep(&w->clients, client_metric, &cw);
+	iptable_sweep(&srv->clients, client_metric, &cw);
 	metric(b, "sluice_client_sessions_total", "counter",
 	    "Sessions started, per client address.");
 	cw.pass = 1;
-	iptable_sweep(&w->clients, client_metric, &cw);
+	iptable_sweep(&srv->clients, client_metric, &cw);
 	metric(b, "sluice_client_bytes_total", "counter",
 	    "Bytes of closed sessions, per client address.");
 	cw.pass = 2;
-	iptable_sweep(&w->clients, client_metric, &cw);
+	iptable_sweep(&srv->clients, client_metric, &cw);
+	pthread_mutex_unlock(&srv->mu);
+}
+
+/*
+ * Add one worker's counters of a listener to the list (matched by
+ * protocol and address).  Returns the new length.
+ */
+static int
+lstats_add(struct listener_stats **ls, int n, const struct listener_stats *x)
+{
+	struct listener_stats *grown;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if ((*ls)[i].proto == x->proto &&
+		    netaddr_ip_equal(&(*ls)[i].addr, &x->addr) &&
+		    netaddr_port(&(*ls)[i].addr) == netaddr_port(&x->addr)) {
+			(*ls)[i].active += x->active;
+			(*ls)[i].sessions += x->sessions;
+			(*ls)[i].bytes_up += x->bytes_up;
+			(*ls)[i].bytes_down += x->bytes_down;
+			return n;
+		}
+	if ((grown = reallocarray(*ls, (size_t)n + 1, sizeof(**ls))) == NULL)
+		return n;
+	*ls = grown;
+	grown[n] = *x;
+	return n + 1;
 }
 
 /* ----- /sessions ----------------------------------------------------------- */
@@ -383,20 +469,18 @@ json_str(struct evbuffer *b, const char *v)
 }
 
 /*
- * The live sessions as a JSON array.
+ * The worker's live sessions as JSON objects, appended to b (comma-led
+ * after the first of all: *count says how many came before).
  */
-void
-admin_sessions(struct worker *w, struct evbuffer *b)
+static void
+sessions_json(struct worker *w, struct evbuffer *b, int *count)
 {
 	struct session *s;
 	char a[NETADDR_STRLEN], t[300], id[48];
 	int64_t now = clock_ms();
-	int first = 1;
 
-	evbuffer_add(b, "[", 1);
 	for (s = w->sessions; s != NULL; s = s->next) {
-		evbuffer_add_printf(b, "%s\n{\"id\":", first ? "" : ",");
-		first = 0;
+		evbuffer_add_printf(b, "%s\n{\"id\":", (*count)++ ? "," : "");
 		snprintf(id, sizeof(id), "%d.%" PRIu64, w->id, s->id);
 		json_str(b, id);
 		evbuffer_add_printf(b, ",\"proto\":");
@@ -422,29 +506,25 @@ admin_sessions(struct worker *w, struct evbuffer *b)
 		    s->relay.dir[RELAY_UP].bytes + s->http_up,
 		    s->relay.dir[RELAY_DOWN].bytes + s->http_down);
 	}
-	evbuffer_add(b, "\n]\n", 3);
 }
 
-/* POST /sessions/ID/close: ID is "worker.session" as the logs print it. */
+/* POST /sessions/W.N/close, on worker W: 1 when session N was there. */
 static int
-close_session(struct worker *w, const char *id)
+close_session(struct worker *w, uint64_t n)
 {
 	struct session *s;
-	unsigned long long n;
-	int wid;
-	char end;
 
-	if (sscanf(id, "%d.%llu%c", &wid, &n, &end) != 2 || wid != w->id)
-		return 0;
 	for (s = w->sessions; s != NULL; s = s->next)
 		if (s->id == n) {
-			log_info("[w%d s%llu] closed by the admin", w->id, n);
+			log_info("[w%d s%llu] closed by the admin", w->id,
+			    (unsigned long long)n);
 			session_close(s, "admin_closed");
 			return 1;
 		}
 	return 0;
 }
 
+/* POST /users/NAME/close, on each worker: how many were closed. */
 static int
 close_user(struct worker *w, const char *name)
 {
@@ -458,9 +538,187 @@ close_user(struct worker *w, const char *name)
 			n++;
 		}
 	}
-	if (n > 0)
-		log_info("the admin closed %d sessions of user \"%s\"", n, name);
 	return n;
+}
+
+/* ----- asking the workers ---------------------------------------------------- */
+
+/* The worker's counters, copied on its own thread. */
+static void
+snap_counters(struct worker *w, struct snap *sn)
+{
+	struct session *s;
+	uint64_t hu, hd;
+	int i;
+
+	sn->ctr = w->ctr;
+	sn->rs = *resolver_stats(w->resolver);
+	sn->pool_idle = w->origins.idle;
+	sn->pool_reused = w->origins.reused;
+	for (s = w->sessions; s != NULL; s = s->next) {
+		session_http_live(s, &hu, &hd);
+		sn->live_up += s->relay.dir[RELAY_UP].bytes + hu;
+		sn->live_down += s->relay.dir[RELAY_DOWN].bytes + hd;
+	}
+	if (w->nlstats > 0 &&
+	    (sn->lstats = calloc((size_t)w->nlstats, sizeof(*sn->lstats)))) {
+		for (i = 0; i < w->nlstats; i++)
+			sn->lstats[i] = *w->lstats[i];
+		sn->nlstats = w->nlstats;
+	}
+}
+
+static void	ask_back(struct worker *, void *);
+
+/* On worker w: its part of the answer, then back to worker 0. */
+static void
+ask_run(struct worker *w, void *arg)
+{
+	struct ask *q = arg;
+	struct snap *sn = &q->snaps[w->id];
+	unsigned long long n;
+	int wid;
+	char end;
+
+	switch (q->what) {
+	case ASK_METRICS:
+		snap_counters(w, sn);
+		break;
+	case ASK_SESSIONS:
+		if ((sn->sessions = evbuffer_new()) != NULL)
+			sessions_json(w, sn->sessions, &sn->nsessions);
+		break;
+	case ASK_CLOSE_SESSION:
+		if (sscanf(q->arg, "%d.%llu%c", &wid, &n, &end) == 2 &&
+		    wid == w->id)
+			sn->closed = close_session(w, n);
+		break;
+	case ASK_CLOSE_USER:
+		sn->closed = close_user(w, q->arg);
+		break;
+	}
+	if (w == q->home)
+		ask_back(w, q);
+	else if (worker_post(q->home, ask_back, q) == -1)
+		log_err("admin: worker %d cannot answer (out of memory)",
+		    w->id);
+}
+
+/* The answer, once every worker asked has given its part. */
+static void
+ask_answer(struct ask *q)
+{
+	struct admin_conn *c = q->c;
+	struct evbuffer *b;
+	int i, closed = 0, count = 0;
+
+	if (c == NULL)
+		return;
+	c->ask = NULL;
+	if ((b = evbuffer_new()) == NULL) {
+		reply_text(c, 503, "out of memory");
+		return;
+	}
+	for (i = 0; i < q->n; i++)
+		closed += q->snaps[i].closed;
+	switch (q->what) {
+	case ASK_METRICS:
+		render_metrics(q->home->srv, q->snaps, q->n, b);
+		reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+		    b);
+		break;
+	case ASK_SESSIONS:
+		evbuffer_add(b, "[", 1);
+		for (i = 0; i < q->n; i++)
+			if (q->snaps[i].sessions != NULL) {
+				if (count > 0 && q->snaps[i].nsessions > 0)
+					evbuffer_add(b, ",", 1);
+				count += q->snaps[i].nsessions;
+				evbuffer_add_buffer(b, q->snaps[i].sessions);
+			}
+		evbuffer_add(b, "\n]\n", 3);
+		reply(c, 200, "application/json", NULL, b);
+		break;
+	case ASK_CLOSE_SESSION:
+		if (closed == 0)
+			reply_text(c, 404, "no such session");
+		else {
+			evbuffer_add_printf(b, "{\"closed\":1}\n");
+			reply(c, 200, "application/json", NULL, b);
+		}
+		break;
+	case ASK_CLOSE_USER:
+		if (closed > 0)
+			log_info("the admin closed %d sessions of user \"%s\"",
+			    closed, q->arg);
+		evbuffer_add_printf(b, "{\"closed\":%d}\n", closed);
+		reply(c, 200, "application/json", NULL, b);
+		break;
+	}
+	evbuffer_free(b);
+}
+
+/* On worker 0: one more worker has answered. */
+static void
+ask_back(struct worker *home, void *arg)
+{
+	struct ask *q = arg;
+
+	(void)home;
+	if (--q->pending > 0)
+		return;
+	ask_answer(q);
+	ask_free(q);
+}
+
+static void
+ask_free(struct ask *q)
+{
+	int i;
+
+	for (i = 0; i < q->n; i++) {
+		free(q->snaps[i].lstats);
+		if (q->snaps[i].sessions != NULL)
+			evbuffer_free(q->snaps[i].sessions);
+	}
+	free(q);
+}
+
+/*
+ * Ask the workers (all, or only worker `only` when >= 0) for what, on
+ * behalf of c; the answer goes out when the last has replied.
+ */
+static void
+ask_workers(struct admin_conn *c, enum ask_what what, const char *arg,
+    int only)
+{
+	struct server *srv = c->a->w->srv;
+	struct ask *q;
+	int i, n = srv->nworkers;
+
+	if ((q = calloc(1, sizeof(*q) + (size_t)n * sizeof(q->snaps[0]))) ==
+	    NULL) {
+		reply_text(c, 503, "out of memory");
+		return;
+	}
+	q->c = c;
+	q->home = c->a->w;
+	q->what = what;
+	q->n = n;
+	snprintf(q->arg, sizeof(q->arg), "%s", arg != NULL ? arg : "");
+	q->pending = only >= 0 ? 1 : n;
+	c->ask = q;
+	c->done = 1;		/* no more reading; the answer will come */
+	bufferevent_disable(c->bev, EV_READ);
+	/* the others first: worker 0's part may answer synchronously */
+	for (i = n - 1; i >= 0; i--) {
+		if (only >= 0 && i != only)
+			continue;
+		if (i == 0)
+			ask_run(srv->workers[0], q);
+		else if (worker_post(srv->workers[i], ask_run, q) == -1)
+			ask_back(q->home, q);	/* that part stays empty */
+	}
 }
 
 /* GET /proxy.pac: the PAC file naming the proxy's HTTP listener. */
@@ -521,11 +779,10 @@ route(struct admin_conn *c, const char *p, const struct http_head *hd)
 	struct worker *w = c->a->w;
 	const char *tok = w->conf->admin_token, *path = p + hd->target.off;
 	size_t plen = hd->target.len, n;
-	struct evbuffer *b;
 	const struct http_field *f;
-	char arg[300];
+	char arg[300], end;
 	const char *q;
-	int is_get, is_post, i, found = 0;
+	int is_get, is_post, i, wid, found = 0;
 
 	if ((q = memchr(path, '?', plen)) != NULL)
 		plen = (size_t)(q - path);
@@ -561,52 +818,40 @@ route(struct admin_conn *c, const char *p, const struct http_head *hd)
 			return;
 		}
 	}
-	if ((b = evbuffer_new()) == NULL) {
-		reply_text(c, 503, "out of memory");
-		return;
-	}
 	if (plen == 8 && memcmp(path, "/metrics", 8) == 0) {
 		if (!is_get)
 			goto not_allowed;
-		admin_metrics(w, b);
-		reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
-		    b);
+		ask_workers(c, ASK_METRICS, NULL, -1);
 	} else if (plen == 9 && memcmp(path, "/sessions", 9) == 0) {
 		if (!is_get)
 			goto not_allowed;
-		admin_sessions(w, b);
-		reply(c, 200, "application/json", NULL, b);
+		ask_workers(c, ASK_SESSIONS, NULL, -1);
 	} else if (plen > 16 && memcmp(path, "/sessions/", 10) == 0 &&
 	    memcmp(path + plen - 6, "/close", 6) == 0) {
 		if (!is_post)
 			goto not_allowed;
 		if (segment(path + 10, plen - 16, arg, sizeof(arg)) == -1 ||
-		    !close_session(w, arg)) {
+		    sscanf(arg, "%d.%*u%c", &wid, &end) != 1 || wid < 0 ||
+		    wid >= w->srv->nworkers) {
 			reply_text(c, 404, "no such session");
-			evbuffer_free(b);
 			return;
 		}
-		evbuffer_add_printf(b, "{\"closed\":1}\n");
-		reply(c, 200, "application/json", NULL, b);
+		ask_workers(c, ASK_CLOSE_SESSION, arg, wid);
 	} else if (plen > 13 && memcmp(path, "/users/", 7) == 0 &&
 	    memcmp(path + plen - 6, "/close", 6) == 0) {
 		if (!is_post)
 			goto not_allowed;
 		if (segment(path + 7, plen - 13, arg, sizeof(arg)) == -1) {
 			reply_text(c, 400, "bad user name");
-			evbuffer_free(b);
 			return;
 		}
-		evbuffer_add_printf(b, "{\"closed\":%d}\n", close_user(w, arg));
-		reply(c, 200, "application/json", NULL, b);
+		ask_workers(c, ASK_CLOSE_USER, arg, -1);
 	} else
 		reply_text(c, 404, "not found: /metrics /sessions "
 		    "/sessions/ID/close /users/NAME/close /healthz "
 		    "/proxy.pac");
-	evbuffer_free(b);
 	return;
 not_allowed:
-	evbuffer_free(b);
 	reply_text(c, 405, "method not allowed");
 }
 

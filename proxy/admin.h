@@ -1,6 +1,7 @@
 /*
  * The admin listener (admin = { address; port; token; }): a small HTTP
- * server on the worker's loop, one request per connection.
+ * server on worker 0's loop, one request per connection.  What it reports
+ * or changes in the workers, it asks of each on its own thread.
  *
  *   GET  /metrics               Prometheus text exposition format
  *   GET  /sessions              live sessions, JSON
@@ -25,7 +26,5 @@ struct worker;
 struct admin	*admin_open(struct worker *, const union sockaddr_u *, char *,
 		    size_t);
 void		 admin_close(struct admin *);
-void		 admin_metrics(struct worker *, struct evbuffer *);
-void		 admin_sessions(struct worker *, struct evbuffer *);
 
 #endif

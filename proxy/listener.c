@@ -2,8 +2,8 @@
  * Listening sockets: see listener.h.
  *
  * The socket is made here (so every option is ours: SO_REUSEADDR,
- * TCP_NODELAY inherited by accepted sockets, the backlog) and handed to an
- * evconnlistener, which accepts until EAGAIN with accept4(SOCK_NONBLOCK |
+ * SO_REUSEPORT when each worker has its own, TCP_NODELAY inherited by
+ * accepted sockets, the backlog) and handed to the worker's evconnlistener, which accepts until EAGAIN with accept4(SOCK_NONBLOCK |
  * SOCK_CLOEXEC).  Its error callback is where descriptor exhaustion
  * arrives; without one libevent would spin on the pending connection.
  */
@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
+#include "server.h"
 #include "session.h"
 #include "worker.h"
 
@@ -51,6 +52,50 @@ refuse(struct worker *w, int fd, const union sockaddr_u *peer,
 	acct_log_session(&w->alog, &r, tv.tv_sec, tv.tv_usec);
 }
 
+/*
+ * Room for one more session?  limits.max_connections counts every
+ * worker's (taken here, atomically: given back by session_close()); the
+ * descriptor budget is this worker's share.  NULL when there is room,
+ * else which limit (counted and, now and then, logged).
+ */
+static const char *
+over_limit(struct worker *w)
+{
+	struct server *srv = w->srv;
+	uint64_t max = (uint64_t)w->conf->max_connections, n;
+	uint64_t room = 2 * w->max_sessions, need = 2 * (w->ctr.sessions_active
+	    + 1);
+	const char *why = NULL;
+
+	/* idle pooled origin connections hold a descriptor each: they go
+	   first (the oldest) when a client needs the room */
+	if (w->origins.idle > 0 && need + w->origins.idle > room)
+		origin_pool_trim(&w->origins, need < room ? room - need : 0);
+	if (w->ctr.sessions_active >= w->max_sessions) {
+		w->ctr.refused_fd++;
+		why = "descriptors";
+	} else if (max > 0 && (n = __atomic_add_fetch(&srv->active, 1,
+	    __ATOMIC_RELAXED)) > max) {
+		__atomic_sub_fetch(&srv->active, 1, __ATOMIC_RELAXED);
+		w->ctr.refused_max++;
+		why = "max_connections";
+	} else {
+		if (max == 0)
+			__atomic_add_fetch(&srv->active, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	if (w->ctr.refused_max + w->ctr.refused_fd == 1 ||
+	    ((w->ctr.refused_max + w->ctr.refused_fd) & 1023) == 0)
+		log_warn("%llu sessions active (limit %s: %llu): refusing new "
+		    "clients (%llu refused so far by worker %d)",
+		    (unsigned long long)__atomic_load_n(&srv->active,
+		    __ATOMIC_RELAXED), why, (unsigned long long)(max > 0 &&
+		    why[0] == 'm' ? max : w->max_sessions),
+		    (unsigned long long)(w->ctr.refused_max +
+		    w->ctr.refused_fd), w->id);
+	return why;
+}
+
 static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -67,20 +112,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		refuse(w, fd, &peer, l->proto, "shutdown");
 		return;
 	}
-	if (w->ctr.sessions_active >= w->max_sessions) {
-		if (w->conf->max_connections > 0 &&
-		    w->ctr.sessions_active >= (uint64_t)w->conf->max_connections)
-			w->ctr.refused_max++;
-		else
-			w->ctr.refused_fd++;
-		if (w->ctr.refused_max + w->ctr.refused_fd == 1 ||
-		    ((w->ctr.refused_max + w->ctr.refused_fd) & 1023) == 0)
-			log_warn("%llu sessions active (limit %llu): refusing "
-			    "new clients (%llu refused so far)",
-			    (unsigned long long)w->ctr.sessions_active,
-			    (unsigned long long)w->max_sessions,
-			    (unsigned long long)(w->ctr.refused_max +
-			    w->ctr.refused_fd));
+	if (over_limit(w) != NULL) {
 		refuse(w, fd, &peer, l->proto, "limit_max_connections");
 		return;
 	}
@@ -108,19 +140,58 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 }
 
 /*
- * Bind and listen on cl->addr for worker w; lstat: the worker's counters
- * for it.  Returns the listener, or NULL with the reason in err.
+ * A listening socket on addr (reuseport: one of several, one per worker,
+ * the kernel spreading connections among them).  Returns the descriptor
+ * (its address as bound in *bound: the port when 0 was asked), or -1 with
+ * the reason in err.
+ */
+int
+listener_bind(enum conf_proto proto, const union sockaddr_u *addr,
+    int reuseport, union sockaddr_u *bound, char *err, size_t errlen)
+{
+	char a[NETADDR_STRLEN];
+	socklen_t len;
+	int fd, one = 1, saved;
+
+	fd = socket(addr->sa.sa_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd == -1)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1))
+		goto fail;
+	/* Linux hands TCP_NODELAY on to the accepted sockets */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, &addr->sa, netaddr_len(addr)) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	*bound = *addr;
+	len = sizeof(*bound);
+	(void)getsockname(fd, &bound->sa, &len);
+	return fd;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "listen %s %s: %s", conf_proto_name(proto),
+	    netaddr_str(addr, a, sizeof(a)), strerror(saved));
+	return -1;
+}
+
+/*
+ * Worker w accepts on fd (from listener_bind(), taken over: closed here on
+ * failure) for cl; lstat: the worker's counters for it.  Returns the
+ * listener, or NULL with the reason in err.
  */
 struct listener *
-listener_open(struct worker *w, const struct conf_listen *cl, int lstat,
-    char *err, size_t errlen)
+listener_attach(struct worker *w, const struct conf_listen *cl, int fd,
+    int lstat, char *err, size_t errlen)
 {
 	struct listener *l;
 	char a[NETADDR_STRLEN];
 	socklen_t len;
-	int fd = -1, one = 1, saved;
 
-	netaddr_str(&cl->addr, a, sizeof(a));
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto fail;
 	l->w = w;
@@ -128,34 +199,19 @@ listener_open(struct worker *w, const struct conf_listen *cl, int lstat,
 	l->addr = cl->addr;
 	l->bound = cl->addr;
 	l->lstat = lstat;
-	fd = socket(cl->addr.sa.sa_family,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd == -1)
-		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		goto fail;
-	/* Linux hands TCP_NODELAY on to the accepted sockets */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, &cl->addr.sa, netaddr_len(&cl->addr)) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1)
-		goto fail;
 	len = sizeof(l->bound);
 	(void)getsockname(fd, &l->bound.sa, &len);
 	l->lev = evconnlistener_new(w->base, accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (l->lev == NULL) {
-		errno = ENOMEM;
+	if (l->lev == NULL)
 		goto fail;
-	}
 	evconnlistener_set_error_cb(l->lev, accept_error_cb);
 	return l;
 fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
+	close(fd);
 	free(l);
-	snprintf(err, errlen, "listen %s %s: %s", conf_proto_name(cl->proto),
-	    a, strerror(saved));
+	snprintf(err, errlen, "listen %s %s: out of memory",
+	    conf_proto_name(cl->proto), netaddr_str(&cl->addr, a, sizeof(a)));
 	return NULL;
 }
 

@@ -22,8 +22,10 @@ struct listener {
 	int		lstat;		/* its counters in the worker */
 };
 
-struct listener	*listener_open(struct worker *, const struct conf_listen *,
-		    int, char *, size_t);
+int		listener_bind(enum conf_proto, const union sockaddr_u *, int,
+		    union sockaddr_u *, char *, size_t);
+struct listener	*listener_attach(struct worker *, const struct conf_listen *,
+		    int, int, char *, size_t);
 void		listener_close(struct listener *);
 void		listener_enable(struct listener *, int);
 

@@ -45,14 +45,14 @@ log_libevent_cb(int severity, const char *msg)
 void
 log_init(enum log_level lvl)
 {
-	log_level_current = lvl;
+	__atomic_store_n(&log_level_current, lvl, __ATOMIC_RELAXED);
 	event_set_log_callback(log_libevent_cb);
 }
 
 void
 log_set_level(enum log_level lvl)
 {
-	log_level_current = lvl;
+	__atomic_store_n(&log_level_current, lvl, __ATOMIC_RELAXED);
 }
 
 /*

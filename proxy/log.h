@@ -26,7 +26,9 @@ void	log_vmsg(enum log_level, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
 void	log_format_time(char *, unsigned long, long long, long);
 
-#define log_enabled(lvl)	((lvl) <= log_level_current)
+/* the level may change (a reload) while workers log: a relaxed load */
+#define log_enabled(lvl)	\
+	((lvl) <= __atomic_load_n(&log_level_current, __ATOMIC_RELAXED))
 #define log_err(...)		log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...)		log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)							\

@@ -19,7 +19,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "privs.h"
-#include "worker.h"
+#include "server.h"
 #include "../auth/auth.h"
 #include "../auth/crypt_pool.h"
 #include "../conf/conf.h"
@@ -156,7 +156,7 @@ main(int argc, char **argv)
 	struct cli cli;
 	struct conf conf;
 	struct policy *pol = NULL;
-	struct worker w;
+	struct server *srv;
 	char err[CONF_ERRLEN];
 	int ch, check = 0, rc = 1;
 
@@ -241,25 +241,23 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		goto out_ares;
 	}
-	if (worker_init(&w, pol, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		worker_free(&w);
-		goto out_ares;
-	}
-	w.reconf = build_conf;
-	w.reconf_arg = &cli;
-	if (worker_open_listeners(&w, err, sizeof(err)) == -1 ||
-	    drop_privileges(w.conf, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		worker_free(&w);
-		goto out_ares;
-	}
 	log_info("sluice %s starting (pid %ld)", SLUICE_VERSION,
 	    (long)getpid());
-	worker_run(&w);
+	if ((srv = server_new(pol, build_conf, &cli, err, sizeof(err))) ==
+	    NULL) {
+		log_err("%s", err);
+		goto out_ares;
+	}
+	if (server_open_listeners(srv, err, sizeof(err)) == -1 ||
+	    drop_privileges(&srv->pol->conf, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		server_free(srv);
+		goto out_ares;
+	}
+	server_run(srv);
 	block_stop_signals();
 	crypt_pool_stop();
-	worker_free(&w);
+	server_free(srv);
 	notify_close();
 	log_info("stopped");
 	rc = 0;

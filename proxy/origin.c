@@ -226,6 +226,20 @@ origin_pool_get(struct origin_pool *p, const char *key)
 /*
  * New bounds (a reload); pooled connections over them are closed.
  */
+/*
+ * Close the oldest idle connections until at most keep are left (their
+ * descriptors are wanted).  Returns how many were closed.
+ */
+size_t
+origin_pool_trim(struct origin_pool *p, size_t keep)
+{
+	size_t n = 0;
+
+	for (; p->idle > keep; n++)
+		origin_conn_free(p->lru.newer);
+	return n;
+}
+
 void
 origin_pool_configure(struct origin_pool *p, size_t max_idle,
     size_t per_origin, int idle_sec)

@@ -37,6 +37,7 @@ user_states_free(struct user_states *us)
 	for (i = 0; us->buckets != NULL && i < us->nbuckets; i++)
 		while ((u = us->buckets[i]) != NULL) {
 			us->buckets[i] = u->next;
+			pthread_mutex_destroy(&u->mu);
 			free(u);
 		}
 	free(us->buckets);
@@ -81,6 +82,10 @@ user_state_get(struct user_states *us, const char *name)
 			return u;
 	if ((u = calloc(1, sizeof(*u) + len + 1)) == NULL)
 		return NULL;
+	if (pthread_mutex_init(&u->mu, NULL) != 0) {
+		free(u);
+		return NULL;
+	}
 	memcpy(u->name, name, len + 1);
 	u->next = us->buckets[b];
 	us->buckets[b] = u;
@@ -116,13 +121,22 @@ user_states_save(struct user_states *us, const char *path, char *err,
 	}
 	fprintf(f, "# sluice quota usage: u USER DAY BYTES MONTH BYTES\n");
 	for (i = 0; i < us->nbuckets; i++)
-		for (u = us->buckets[i]; u != NULL; u = u->next)
-			if (u->used_day > 0 || u->used_month > 0)
+		for (u = us->buckets[i]; u != NULL; u = u->next) {
+			struct user_state c;
+
+			pthread_mutex_lock(&u->mu);
+			c.day = u->day;
+			c.used_day = u->used_day;
+			c.month = u->month;
+			c.used_month = u->used_month;
+			pthread_mutex_unlock(&u->mu);
+			if (c.used_day > 0 || c.used_month > 0)
 				fprintf(f, "u %s %lld %llu %lld %llu\n", u->name,
-				    (long long)u->day,
-				    (unsigned long long)u->used_day,
-				    (long long)u->month,
-				    (unsigned long long)u->used_month);
+				    (long long)c.day,
+				    (unsigned long long)c.used_day,
+				    (long long)c.month,
+				    (unsigned long long)c.used_month);
+		}
 	if (fflush(f) == EOF || fsync(fileno(f)) == -1 || fclose(f) == EOF) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
@@ -236,10 +250,12 @@ user_states_load(struct user_states *us, const char *path, char *err,
 		}
 		if ((u = user_state_get(us, name)) == NULL)
 			break;
+		pthread_mutex_lock(&u->mu);
 		u->day = day;
 		u->used_day = ud;
 		u->month = month;
 		u->used_month = um;
+		pthread_mutex_unlock(&u->mu);
 	}
 	free(line);
 	fclose(f);
@@ -274,6 +290,22 @@ policy_month(int64_t wall_ms)
 
 	local_tm(wall_ms, &tm);
 	return (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+/*
+ * The user's shared bandwidth buckets at rate (bytes/s each way), set up
+ * again when the rate changed (a reload).
+ */
+void
+user_state_bw_init(struct user_state *st, int64_t rate, int64_t now)
+{
+	pthread_mutex_lock(&st->mu);
+	if (st->bw_rate != rate) {
+		tbucket_init(&st->bw[0], rate, rate, now);
+		tbucket_init(&st->bw[1], rate, rate, now);
+		st->bw_rate = rate;
+	}
+	pthread_mutex_unlock(&st->mu);
 }
 
 /*
@@ -396,10 +428,11 @@ policy_bind(struct policy *p, struct user_states *us)
 	return 0;
 }
 
+/* References come and go on every worker thread: atomic counts. */
 struct policy *
 policy_ref(struct policy *p)
 {
-	p->refs++;
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
 	return p;
 }
 
@@ -409,7 +442,7 @@ policy_ref(struct policy *p)
 void
 policy_release(struct policy *p)
 {
-	if (p == NULL || --p->refs > 0)
+	if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	auth_db_free(p->auth);
 	conf_free(&p->conf);

@@ -11,6 +11,7 @@
 #ifndef SLUICE_POLICY_H
 #define SLUICE_POLICY_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "rules.h"
@@ -20,8 +21,13 @@
 
 struct auth_db;
 
+/*
+ * The table (chains, inserts, walks) is the main thread's; a state's
+ * fields are shared by the workers' sessions of that user, under mu.
+ */
 struct user_state {
 	struct user_state *next;	/* table chain */
+	pthread_mutex_t	mu;
 	int		active;		/* sessions on a per_user slot */
 	uint64_t	sessions;	/* started */
 	uint64_t	bytes_up;	/* client -> target */
@@ -55,6 +61,16 @@ struct policy {
 	struct netaddr_cidr *own;	/* this host's addresses */
 };
 
+/* One counter of a user's state, under its lock. */
+static inline void
+user_state_inc(struct user_state *st, uint64_t *field)
+{
+	pthread_mutex_lock(&st->mu);
+	(*field)++;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void	user_state_bw_init(struct user_state *, int64_t, int64_t);
 int	user_states_init(struct user_states *);
 void	user_states_free(struct user_states *);
 struct user_state *user_state_get(struct user_states *, const char *);

@@ -390,7 +390,12 @@ shape_allow(struct relay *r, int d, size_t want, int64_t now)
 		return want;
 	b[0] = &sh->conn[d];
 	b[1] = sh->user[d];
-	if ((want = (size_t)tbucket_allow(b, 2, (int64_t)want, now, &wait)) > 0)
+	if (b[1] != NULL)
+		pthread_mutex_lock(sh->user_mu);
+	want = (size_t)tbucket_allow(b, 2, (int64_t)want, now, &wait);
+	if (b[1] != NULL)
+		pthread_mutex_unlock(sh->user_mu);
+	if (want > 0)
 		return want;
 	if (!evtimer_pending(&sh->timer, NULL)) {
 		tv.tv_sec = (time_t)(wait / 1000);
@@ -410,7 +415,11 @@ shape_spend(struct relay *r, int d, size_t n, int64_t now)
 		return;
 	b[0] = &r->shaping->conn[d];
 	b[1] = r->shaping->user[d];
+	if (b[1] != NULL)
+		pthread_mutex_lock(r->shaping->user_mu);
 	tbucket_spend(b, 2, (int64_t)n, now);
+	if (b[1] != NULL)
+		pthread_mutex_unlock(r->shaping->user_mu);
 }
 
 static void
@@ -431,11 +440,12 @@ shape_timer_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Limit the relay's bandwidth: conn_rate bytes/s each way for this relay
  * (0: none), and the user's shared buckets user[RELAY_UP/DOWN] (NULL:
- * none).  Returns 0, or -1 (ENOMEM).
+ * none), locked with mu.  Returns 0, or -1 (ENOMEM).
  */
 int
 relay_shape(struct relay *r, struct event_base *base, int64_t conn_rate,
-    struct tbucket *user_up, struct tbucket *user_down, int64_t now)
+    struct tbucket *user_up, struct tbucket *user_down, pthread_mutex_t *mu,
+    int64_t now)
 {
 	struct relay_shaping *sh;
 
@@ -447,6 +457,7 @@ relay_shape(struct relay *r, struct event_base *base, int64_t conn_rate,
 	tbucket_init(&sh->conn[RELAY_DOWN], conn_rate, conn_rate, now);
 	sh->user[RELAY_UP] = user_up;
 	sh->user[RELAY_DOWN] = user_down;
+	sh->user_mu = mu;
 	evtimer_assign(&sh->timer, base, shape_timer_cb, r);
 	r->shaping = sh;
 	return 0;

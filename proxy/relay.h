@@ -26,6 +26,7 @@
 #ifndef SLUICE_RELAY_H
 #define SLUICE_RELAY_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,7 @@ struct tbucket;
 struct relay_shaping {
 	struct tbucket	conn[2];	/* conn_bandwidth, per direction */
 	struct tbucket	*user[2];	/* the user's shared buckets, or NULL */
+	pthread_mutex_t	*user_mu;	/* their lock (workers share them) */
 	struct event	timer;		/* buckets refilled: read again */
 	unsigned	waiting;	/* directions held (bit per dir) */
 };
@@ -129,7 +131,7 @@ int	relay_preload(struct relay *, int, const void *, size_t);
 enum relay_status relay_io(struct relay *, int, short, int64_t);
 void	relay_release(struct relay *);
 int	relay_shape(struct relay *, struct event_base *, int64_t,
-	    struct tbucket *, struct tbucket *, int64_t);
+	    struct tbucket *, struct tbucket *, pthread_mutex_t *, int64_t);
 size_t	relay_in_flight(const struct relay *, int);
 
 #endif

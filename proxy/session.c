@@ -42,6 +42,7 @@
 #include "policy.h"
 #include "resolver.h"
 #include "rules.h"
+#include "server.h"
 #include "session-internal.h"
 #include "socks4.h"
 #include "socks5.h"
@@ -142,11 +143,12 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 {
 	const struct conf *c = &w->pol->conf;
 	struct session *s;
-	int one = 1;
+	int one = 1, slot, why;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("%s: out of memory", __func__);
 		close(fd);
+		__atomic_sub_fetch(&w->srv->active, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
 	s->w = w;
@@ -162,14 +164,18 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	evtimer_assign(&s->timer, w->base, session_timer_cb, s);
 	session_link(w, s);
 
-	if (acct_client_acquire(&w->clients, &s->client, c->per_client,
-	    c->rate_per_client, s->t_start) == NULL) {
-		if (errno == EBUSY)
+	pthread_mutex_lock(&w->srv->mu);
+	slot = acct_client_acquire(&w->srv->clients, &s->client,
+	    c->per_client, c->rate_per_client, s->t_start) != NULL;
+	why = errno;
+	pthread_mutex_unlock(&w->srv->mu);
+	if (!slot) {
+		if (why == EBUSY)
 			w->ctr.refused_client++;
-		else if (errno == EAGAIN)
+		else if (why == EAGAIN)
 			w->ctr.refused_rate++;
-		session_close(s, errno == EBUSY ? "limit_per_client" :
-		    errno == EAGAIN ? "limit_rate" : "out_of_memory");
+		session_close(s, why == EBUSY ? "limit_per_client" :
+		    why == EAGAIN ? "limit_rate" : "out_of_memory");
 		return -1;
 	}
 	s->flags |= SESSION_F_CLIENT_SLOT;
@@ -238,7 +244,10 @@ wall_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* 1 when the user's daily or monthly quota is used up (2: monthly). */
+/*
+ * 1 when the user's daily or monthly quota is used up (2: monthly).  The
+ * caller holds u->st->mu.
+ */
 static int
 quota_reached(const struct auth_user *u)
 {
@@ -267,24 +276,30 @@ session_user_admit(struct session *s)
 
 	if (u == NULL)
 		return SESSION_ADMIT_OK;
+	pthread_mutex_lock(&u->st->mu);
 	if ((q = quota_reached(u)) != 0) {
 		u->st->denied++;
+		pthread_mutex_unlock(&u->st->mu);
 		slog_info(s, "user \"%s\" has used the %s quota", u->name,
 		    q == 1 ? "daily" : "monthly");
 		return q == 1 ? SESSION_ADMIT_QUOTA_DAY :
 		    SESSION_ADMIT_QUOTA_MONTH;
 	}
-	if (s->flags & SESSION_F_USER_SLOT)
+	if (s->flags & SESSION_F_USER_SLOT) {
+		pthread_mutex_unlock(&u->st->mu);
 		return SESSION_ADMIT_OK;
-	if (u->per_user > 0 && u->st->active >= u->per_user) {
-		s->w->ctr.refused_user++;
+	}
+	if (u->per_user > 0 && (q = u->st->active) >= u->per_user) {
 		u->st->denied++;
+		pthread_mutex_unlock(&u->st->mu);
+		s->w->ctr.refused_user++;
 		slog_info(s, "user \"%s\" has %d sessions (limits.per_user "
-		    "%d): refused", u->name, u->st->active, u->per_user);
+		    "%d): refused", u->name, q, u->per_user);
 		return SESSION_ADMIT_PER_USER;
 	}
 	u->st->active++;
 	u->st->sessions++;
+	pthread_mutex_unlock(&u->st->mu);
 	s->flags |= SESSION_F_USER_SLOT;
 	return SESSION_ADMIT_OK;
 }
@@ -296,8 +311,11 @@ session_user_admit(struct session *s)
 void
 session_user_release(struct session *s)
 {
-	if ((s->flags & SESSION_F_USER_SLOT) && s->user != NULL)
+	if ((s->flags & SESSION_F_USER_SLOT) && s->user != NULL) {
+		pthread_mutex_lock(&s->user->st->mu);
 		s->user->st->active--;
+		pthread_mutex_unlock(&s->user->st->mu);
+	}
 	s->flags &= ~SESSION_F_USER_SLOT;
 }
 
@@ -311,6 +329,7 @@ session_charge(struct session *s, uint64_t up, uint64_t down)
 {
 	struct user_state *st;
 	int64_t now;
+	int rc;
 	uint64_t ru = s->relay.dir[RELAY_UP].bytes;
 	uint64_t rd = s->relay.dir[RELAY_DOWN].bytes;
 
@@ -323,16 +342,21 @@ session_charge(struct session *s, uint64_t up, uint64_t down)
 	if (s->user == NULL || up + down == 0)
 		return 0;
 	st = s->user->st;
+	pthread_mutex_lock(&st->mu);
 	st->bytes_up += up;
 	st->bytes_down += down;
-	if (s->user->quota_daily == 0 && s->user->quota_monthly == 0)
+	if (s->user->quota_daily == 0 && s->user->quota_monthly == 0) {
+		pthread_mutex_unlock(&st->mu);
 		return 0;
+	}
 	now = wall_ms();
 	user_state_roll(st, policy_day(now), policy_month(now));
 	st->used_day += up + down;
 	st->used_month += up + down;
-	s->w->users.dirty = 1;
-	return quota_reached(s->user) ? -1 : 0;
+	rc = quota_reached(s->user) ? -1 : 0;
+	pthread_mutex_unlock(&st->mu);
+	__atomic_store_n(&s->w->srv->users.dirty, 1, __ATOMIC_RELAXED);
+	return rc;
 }
 
 /*
@@ -495,10 +519,13 @@ session_close(struct session *s, const char *reason)
 	}
 	relay_release(&s->relay);
 
-	if (s->flags & SESSION_F_CLIENT_SLOT)
-		acct_client_release(&w->clients, &s->client,
+	if (s->flags & SESSION_F_CLIENT_SLOT) {
+		pthread_mutex_lock(&w->srv->mu);
+		acct_client_release(&w->srv->clients, &s->client,
 		    s->relay.dir[RELAY_UP].bytes + s->http_up,
 		    s->relay.dir[RELAY_DOWN].bytes + s->http_down, clock_ms());
+		pthread_mutex_unlock(&w->srv->mu);
+	}
 	if (s->lstat != NULL) {
 		s->lstat->active--;
 		s->lstat->bytes_up += s->relay.dir[RELAY_UP].bytes +
@@ -508,6 +535,7 @@ session_close(struct session *s, const char *reason)
 	}
 	session_user_release(s);
 	w->ctr.sessions_active--;
+	__atomic_sub_fetch(&w->srv->active, 1, __ATOMIC_RELAXED);
 	w->ctr.bytes_up += s->relay.dir[RELAY_UP].bytes;
 	w->ctr.bytes_down += s->relay.dir[RELAY_DOWN].bytes;
 	session_charge(s, 0, 0);
@@ -816,7 +844,7 @@ session_allowed(struct session *s, struct dns_addrs *addrs)
 	s->denied_rule = first.rule;
 	s->w->ctr.denied++;
 	if (s->user != NULL)
-		s->user->st->denied++;
+		user_state_inc(s->user->st, &s->user->st->denied);
 	netaddr_ip_str(&s->trying, a, sizeof(a));
 	if (first.protected)
 		snprintf(why, sizeof(why), "%s (%s) is a protected destination "
@@ -948,7 +976,7 @@ session_connect_failed(struct session *s)
 		break;
 	}
 	if (s->user != NULL)
-		s->user->st->connect_failed++;
+		user_state_inc(s->user->st, &s->user->st->connect_failed);
 	netaddr_str(&s->trying, a, sizeof(a));
 	slog_info(s, "connect %s (%s): %s", s->host, a, strerror(s->err));
 	if (s->err == EMFILE || s->err == ENFILE)
@@ -1101,14 +1129,11 @@ session_shape(struct session *s, int64_t now)
 	struct user_state *st = s->user != NULL ? s->user->st : NULL;
 	int64_t ubw = s->user != NULL ? s->user->bandwidth : 0;
 
-	if (st != NULL && ubw > 0 && st->bw_rate != ubw) {
-		tbucket_init(&st->bw[RELAY_UP], ubw, ubw, now);
-		tbucket_init(&st->bw[RELAY_DOWN], ubw, ubw, now);
-		st->bw_rate = ubw;
-	}
+	if (st != NULL && ubw > 0)
+		user_state_bw_init(st, ubw, now);
 	return relay_shape(&s->relay, s->w->base, s->conf->conn_bandwidth,
 	    ubw > 0 ? &st->bw[RELAY_UP] : NULL,
-	    ubw > 0 ? &st->bw[RELAY_DOWN] : NULL, now);
+	    ubw > 0 ? &st->bw[RELAY_DOWN] : NULL, ubw > 0 ? &st->mu : NULL, now);
 }
 
 static const char *
@@ -1143,6 +1168,7 @@ quota_left(const struct session *s)
 
 	if (u == NULL || (u->quota_daily == 0 && u->quota_monthly == 0))
 		return left;
+	pthread_mutex_lock(&u->st->mu);
 	(void)quota_reached(u);		/* rolls the periods */
 	if (u->quota_daily > 0) {
 		q = (uint64_t)u->quota_daily;
@@ -1154,6 +1180,7 @@ quota_left(const struct session *s)
 		if (q < left)
 			left = q;
 	}
+	pthread_mutex_unlock(&u->st->mu);
 	return left;
 }
 

@@ -32,6 +32,7 @@
 #include "pac.h"
 #include "policy.h"
 #include "rules.h"
+#include "server.h"
 #include "session-internal.h"
 #include "socks5.h"
 #include "tbucket.h"
@@ -496,10 +497,13 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 		if (s->user != u)
 			session_user_release(s);
 		s->user = u;
-		if (s->conf->remember_client > 0)
-			acct_remember_add(&w->remember, &s->client, u,
-			    clock_ms(), clock_ms() +
+		if (s->conf->remember_client > 0) {
+			pthread_mutex_lock(&w->srv->mu);
+			acct_remember_add(&w->srv->remember, &s->client, u,
+			    s->pol->generation, clock_ms(), clock_ms() +
 			    (int64_t)s->conf->remember_client * 1000);
+			pthread_mutex_unlock(&w->srv->mu);
+		}
 		return 1;
 	case AUTH_DENIED:
 		explicit_bzero(dec, sizeof(dec));
@@ -700,7 +704,7 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 {
 	struct http_state *h = s->http;
 	struct worker *w = s->w;
-	const struct conf *c = s->conf;
+	const struct conf *c;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct origin_conn *oc;
 	struct rules_verdict v;
@@ -710,7 +714,8 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	int rc;
 
 	if (s->pol != w->pol)
-		switch_policy(s);
+		switch_policy(s);	/* may free the old one: c after */
+	c = s->conf;
 	request_reset(h);
 	mlen = hd->method.len < sizeof(h->method) - 1 ? hd->method.len :
 	    sizeof(h->method) - 1;
@@ -899,14 +904,16 @@ http_allow(struct session *s, int d, size_t want)
 	now = clock_ms();
 	if (h->conn_bw[d].rate != cbw)
 		tbucket_init(&h->conn_bw[d], cbw, cbw, now);
-	if (st != NULL && ubw > 0 && st->bw_rate != ubw) {
-		tbucket_init(&st->bw[RELAY_UP], ubw, ubw, now);
-		tbucket_init(&st->bw[RELAY_DOWN], ubw, ubw, now);
-		st->bw_rate = ubw;
-	}
+	if (st != NULL && ubw > 0)
+		user_state_bw_init(st, ubw, now);
 	b[0] = &h->conn_bw[d];
 	b[1] = ubw > 0 ? &st->bw[d] : NULL;
-	if ((want = (size_t)tbucket_allow(b, 2, (int64_t)want, now, &wait)) > 0)
+	if (b[1] != NULL)		/* the user's: shared by workers */
+		pthread_mutex_lock(&st->mu);
+	want = (size_t)tbucket_allow(b, 2, (int64_t)want, now, &wait);
+	if (b[1] != NULL)
+		pthread_mutex_unlock(&st->mu);
+	if (want > 0)
 		return want;
 	if (d == RELAY_UP)
 		bufferevent_disable(s->bev, EV_READ);
@@ -941,7 +948,11 @@ http_moved(struct session *s, int d, size_t n)
 	b[0] = &h->conn_bw[d];
 	b[1] = s->user != NULL && s->user->bandwidth > 0 ?
 	    &s->user->st->bw[d] : NULL;
+	if (b[1] != NULL)
+		pthread_mutex_lock(&s->user->st->mu);
 	tbucket_spend(b, 2, (int64_t)n, now);
+	if (b[1] != NULL)
+		pthread_mutex_unlock(&s->user->st->mu);
 	if (session_charge(s, d == RELAY_UP ? n : 0, d == RELAY_DOWN ? n : 0)
 	    == -1) {
 		slog_info(s, "user \"%s\" used up a transfer quota: request "

@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 
 #include "clock.h"
+#include "server.h"
 #include "session-internal.h"
 #include "socks4.h"
 #include "socks5.h"
@@ -136,7 +137,10 @@ session_remembered(struct session *s)
 
 	if (s->conf->remember_client <= 0)
 		return 0;
-	u = acct_remember_find(&s->w->remember, &s->client, clock_ms());
+	pthread_mutex_lock(&s->w->srv->mu);
+	u = acct_remember_find(&s->w->srv->remember, &s->client,
+	    s->pol->generation, clock_ms());
+	pthread_mutex_unlock(&s->w->srv->mu);
 	if (u == NULL)
 		return 0;
 	s->user = u;

@@ -1,14 +1,14 @@
 /*
- * A worker: one event_base and everything that lives on it (resolver,
- * relay pool, crypt-pool home, counters, access log, listeners, sessions,
- * the admin listener).  Nothing in a worker is touched from another
- * thread.  This version runs one worker, on the main thread, which also
- * handles the signals: SIGTERM/SIGINT (drain and stop), SIGHUP (reload the
- * configuration), SIGUSR1 (reopen the access log).
+ * A worker: one event-loop thread and everything that lives on it
+ * (resolver, relay pool, crypt-pool home, origin pool, counters, access
+ * log, listeners of its own, sessions).  Nothing in a worker is touched
+ * from another thread: other threads send it messages (worker_post()),
+ * run on its loop.  What workers share is in the server (server.h).
  */
 #ifndef SLUICE_WORKER_H
 #define SLUICE_WORKER_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -21,11 +21,11 @@
 #include "relay.h"
 #include "../auth/crypt_pool.h"
 
-struct admin;
 struct conf;
 struct http_head;
 struct listener;
 struct resolver;
+struct server;
 struct session;
 
 /* Counters of one listener (kept across reloads, found by address). */
@@ -38,56 +38,78 @@ struct listener_stats {
 	uint64_t	bytes_down;
 };
 
-/* Builds the configuration again (file and command line) for a reload. */
-typedef int (*worker_reconf_fn)(struct conf *, char *, size_t, void *);
+/* A message: fn(w, arg) run on w's loop. */
+typedef void (*worker_fn)(struct worker *, void *);
+
+struct worker_msg {
+	struct worker_msg *next;
+	worker_fn	fn;
+	void		*arg;
+};
+
+/* A reload as one worker applies it (made by the main thread). */
+struct worker_reload {
+	struct policy	*pol;		/* a reference for this worker */
+	int		nlisten;
+	int		*from;		/* per listener: the kept one, or -1 */
+	int		*fds;		/* per listener with from -1: bound */
+	int		logchanged;	/* open the access log again */
+};
 
 struct worker {
 	int		id;
+	struct server	*srv;
 	struct event_base *base;
 	struct policy	*pol;		/* for new sessions */
 	const struct conf *conf;	/* &pol->conf */
-	struct user_states users;	/* per-user state, across reloads */
-	worker_reconf_fn reconf;	/* SIGHUP: the new configuration */
-	void		*reconf_arg;
 	struct resolver	*resolver;
 	struct relay_pool relay_pool;
 	struct crypt_home crypt;
 	struct acct_counters ctr;
 	struct acct_log	alog;
-	struct iptable	clients;	/* per client address */
-	struct iptable	remember;	/* auth.remember_client */
 	struct origin_pool origins;	/* idle HTTP origin connections */
 	struct http_head *http_head;	/* scratch for parsing one head */
 	struct listener	**listeners;
 	int		nlisteners;
 	struct listener_stats **lstats;	/* every listener seen */
 	int		nlstats;
-	struct admin	*admin;		/* the admin listener, or NULL */
 	struct session	*sessions;	/* every live session */
 	uint64_t	next_id;
-	uint64_t	max_sessions;	/* max_connections and the fd budget */
-	int		fd_limit;	/* RLIMIT_NOFILE */
+	uint64_t	max_sessions;	/* its share of the descriptors */
+	int		fd_limit;	/* RLIMIT_NOFILE, the process's */
 	int		pipes;		/* splice pipes allowed */
 	int		reserve_fd;	/* /dev/null, given up to shed on EMFILE */
 	int		paused;		/* listeners off (out of descriptors) */
+	int64_t		fd_warned;	/* ms: last out-of-descriptors warning */
+	uint64_t	fd_refused;	/* reset since then */
 	struct event	resume_timer;	/* turns them back on */
-	int		draining;	/* stop signal seen: no new clients */
-	struct event	drain_timer;
-	struct event	tick;		/* once a second: state file, interim
-					   records, sweeps */
-	int64_t		last_save;	/* ms: state file written */
+	int		draining;	/* no new clients; stop when empty */
+	int		finished;	/* drained: told the main thread */
+	int		has_thread;	/* runs on a thread of its own */
+	struct event	tick;		/* once a second: interim records */
 	int64_t		last_interim;	/* ms: interim records written */
-	struct event	sig_int, sig_term, sig_hup, sig_usr1;
 	int64_t		started;	/* ms */
+	pthread_mutex_t	mbox_mu;	/* the messages to run */
+	struct worker_msg *mbox, **mbox_tail;
+	int		mbox_fd;	/* eventfd: messages are waiting */
+	struct event	mbox_ev;
 };
 
-int	worker_init(struct worker *, struct policy *, char *, size_t);
-int	worker_open_listeners(struct worker *, char *, size_t);
+int	worker_init(struct worker *, struct server *, int, struct policy *,
+	    char *, size_t);
+int	worker_attach_listeners(struct worker *, const int *, char *,
+	    size_t);
+int	worker_find_listener(const struct worker *,
+	    const struct conf_listen *);
+void	worker_close_listeners(struct worker *);
 void	worker_run(struct worker *);
 void	worker_free(struct worker *);
+int	worker_post(struct worker *, worker_fn, void *);
 void	worker_session_gone(struct worker *);
 void	worker_out_of_fds(struct worker *);
-int	worker_reload(struct worker *);
+void	worker_drain(struct worker *);
+void	worker_apply_reload(struct worker *, struct worker_reload *);
+void	worker_set_max_sessions(struct worker *);
 struct listener_stats *worker_listener_stats(struct worker *, int);
 
 #endif

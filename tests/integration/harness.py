@@ -173,6 +173,14 @@ class Fixtures:
 STARTED = []     # every Sluice of the running test (for failure reports)
 
 
+def workers_line(conf):
+    """One worker unless the test says otherwise: access-log order, the
+    DNS cache and the origin pool are then those of one event loop, which
+    the tests rely on.  test_workers.py runs several."""
+    return "" if re.search(r"^\s*workers\s*=", conf, re.M) else \
+        "workers = 1;\n"
+
+
 class Sluice:
     """One sluice process with a generated configuration."""
 
@@ -203,6 +211,7 @@ class Sluice:
         if "log" not in conf:
             text += 'log = { level = "debug"; access = "%s"; };\n' % \
                 self.access_path
+        text += workers_line(conf)
         text += conf
         with open(self.conf_path, "w") as f:
             f.write(text)
@@ -232,7 +241,7 @@ class Sluice:
         if "log" not in conf:
             text += 'log = { level = "debug"; access = "%s"; };\n' % \
                 self.access_path
-        return text + conf
+        return text + workers_line(conf) + conf
 
     def write_conf(self, text):
         """Replace the configuration file (atomically: a reload never
@@ -471,6 +480,81 @@ def http_get(s, path, host="origin.test"):
         k, _, v = line.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     return status, hdrs, body
+
+
+# ----- HTTP answers and the admin listener --------------------------------
+
+def parse_response(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return status, hdrs, body
+
+
+def recv_until_close(s, timeout=10):
+    s.settimeout(timeout * SLOW)
+    out = []
+    while True:
+        try:
+            chunk = s.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        out.append(chunk)
+    return b"".join(out)
+
+
+def admin(addr, method, path, token=None, timeout=5):
+    """(status, headers, body) of one admin request."""
+    s = socket.create_connection(addr, timeout * SLOW)
+    try:
+        req = "%s %s HTTP/1.1\r\nHost: admin\r\n" % (method, path)
+        if token:
+            req += "Authorization: Bearer %s\r\n" % token
+        if method == "POST":
+            req += "Content-Length: 0\r\n"
+        s.sendall((req + "\r\n").encode())
+        return parse_response(recv_until_close(s, timeout))
+    finally:
+        s.close()
+
+
+METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
+LABEL_RE = re.compile(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text: {(name, ((label, value), ...)): float}; every
+    sample's family must have a # TYPE line."""
+    out, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            types[name] = kind
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = METRIC_RE.match(line)
+        check(m, "metric line %r" % line)
+        name, labels = m.group(1), m.group(2) or ""
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        check(name in types or family in types, "no # TYPE for %s" % name)
+        key = (name, tuple(sorted(LABEL_RE.findall(labels))))
+        out[key] = float(m.group(3))
+    return out
+
+
+def mval(ms, name, **labels):
+    key = (name, tuple(sorted(labels.items())))
+    if key not in ms:
+        raise Failure("metric %s%r missing; have: %s" % (
+            name, labels, sorted(k for k in ms if k[0] == name)))
+    return ms[key]
 
 
 def sha256(b):

@@ -30,9 +30,10 @@ import threading
 import time
 
 from harness import (DNS_HOST, Failure, ORIGIN_HOST, PROXY_HOST, SLOW,
-                     SLUICE, WRAPPER, Sluice, Socks5Error, Thread, check,
-                     closed_port, curl, eq, free_port, http_get, main,
-                     origin, parse_access, recv_exact, run,
+                     SLUICE, WRAPPER, Sluice, Socks5Error, Thread, admin,
+                     check, closed_port, curl, eq, free_port, http_get, main,
+                     mval, origin, parse_access, parse_metrics,
+                     parse_response, recv_exact, recv_until_close, run,
                      s5_auth, s5_greeting, s5_read_reply, s5_request, sha256,
                      test, wait_for)
 
@@ -168,31 +169,6 @@ def basic(user):
         ("%s:%s" % (user, PW[user])).encode()).decode()
 
 
-def parse_response(data):
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    hdrs = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return status, hdrs, body
-
-
-def recv_until_close(s, timeout=10):
-    s.settimeout(timeout * SLOW)
-    out = []
-    while True:
-        try:
-            chunk = s.recv(1 << 20)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        out.append(chunk)
-    return b"".join(out)
-
-
 def http_req(method, url, user=None, body=None, extra=""):
     """An absolute-form request (Connection: close) for the proxy."""
     authority = re.match(r"https?://([^/]+)", url).group(1)
@@ -292,56 +268,6 @@ def tunnel_closed(s, timeout=3):
         return True
     except socket.timeout:
         return False
-
-
-# ----- admin helpers ---------------------------------------------------------
-
-def admin(addr, method, path, token=None, timeout=5):
-    """(status, headers, body) of one admin request."""
-    s = socket.create_connection(addr, timeout * SLOW)
-    try:
-        req = "%s %s HTTP/1.1\r\nHost: admin\r\n" % (method, path)
-        if token:
-            req += "Authorization: Bearer %s\r\n" % token
-        if method == "POST":
-            req += "Content-Length: 0\r\n"
-        s.sendall((req + "\r\n").encode())
-        return parse_response(recv_until_close(s, timeout))
-    finally:
-        s.close()
-
-
-METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
-LABEL_RE = re.compile(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Prometheus text: {(name, ((label, value), ...)): float}; every
-    sample's family must have a # TYPE line."""
-    out, types = {}, {}
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split()
-            types[name] = kind
-            continue
-        if not line or line.startswith("#"):
-            continue
-        m = METRIC_RE.match(line)
-        check(m, "metric line %r" % line)
-        name, labels = m.group(1), m.group(2) or ""
-        family = re.sub(r"_(bucket|sum|count)$", "", name)
-        check(name in types or family in types, "no # TYPE for %s" % name)
-        key = (name, tuple(sorted(LABEL_RE.findall(labels))))
-        out[key] = float(m.group(3))
-    return out
-
-
-def mval(ms, name, **labels):
-    key = (name, tuple(sorted(labels.items())))
-    if key not in ms:
-        raise Failure("metric %s%r missing; have: %s" % (
-            name, labels, sorted(k for k in ms if k[0] == name)))
-    return ms[key]
 
 
 # ----- 1-3: rules ------------------------------------------------------------

@@ -1795,18 +1795,21 @@ test_remember_expiry(void **state)
 	assert_int_equal(acct_remember_init(&t), 0);
 	assert_int_equal(netaddr_parse_hostport("127.0.0.7:5000", &a, -1), 0);
 	assert_int_equal(netaddr_parse_hostport("[::1]:5000", &b, -1), 0);
-	assert_null(acct_remember_find(&t, &a, 0));
-	acct_remember_add(&t, &a, &alice, 1000, 31000);
+	assert_null(acct_remember_find(&t, &a, 1, 0));
+	acct_remember_add(&t, &a, &alice, 1, 1000, 31000);
 	/* the port does not matter, the family does */
 	netaddr_set_port(&a, 6000);
-	assert_ptr_equal(acct_remember_find(&t, &a, 30999), &alice);
-	assert_null(acct_remember_find(&t, &b, 30999));
+	assert_ptr_equal(acct_remember_find(&t, &a, 1, 30999), &alice);
+	assert_null(acct_remember_find(&t, &b, 1, 30999));
 	/* a later login replaces it */
-	acct_remember_add(&t, &a, &bob, 2000, 32000);
-	assert_ptr_equal(acct_remember_find(&t, &a, 31500), &bob);
+	acct_remember_add(&t, &a, &bob, 1, 2000, 32000);
+	assert_ptr_equal(acct_remember_find(&t, &a, 1, 31500), &bob);
+	assert_int_equal(t.count, 1);
+	/* a login under another policy (a reload since) is not used */
+	assert_null(acct_remember_find(&t, &a, 2, 31500));
 	assert_int_equal(t.count, 1);
 	/* expired: forgotten, and the entry is gone */
-	assert_null(acct_remember_find(&t, &a, 32000));
+	assert_null(acct_remember_find(&t, &a, 1, 32000));
 	assert_int_equal(t.count, 0);
 	/* stale entries are swept as logins come */
 	for (i = 0; i < 1100; i++) {
@@ -1815,7 +1818,7 @@ test_remember_expiry(void **state)
 		memset(&c, 0, sizeof(c));
 		c.in.sin_family = AF_INET;
 		c.in.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
-		acct_remember_add(&t, &c, &alice, 100000 + i, 100000 + i + 10);
+		acct_remember_add(&t, &c, &alice, 1, 100000 + i, 100000 + i + 10);
 	}
 	assert_true(t.count < 1100);
 	iptable_free(&t);

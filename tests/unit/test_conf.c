@@ -247,7 +247,7 @@ test_defaults_no_file(void **state)
 	assert_int_equal(c.per_user, 0);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_string_equal(c.access_log, "-");
-	assert_int_equal(c.workers, 1);
+	assert_int_equal(c.workers, 0);
 	conf_free(&c);
 }
 
@@ -724,7 +724,7 @@ test_err_workers_wrong_type(void **state)
 	check_one_error("workers = \"one\";\n", 1,
 	    "workers: expected an integer, found a string");
 	check_one_error("workers = 5000;\n", 1,
-	    "workers: 5000 is out of range (0..1024)");
+	    "workers: 5000 is out of range (0..64)");
 }
 
 static void
@@ -971,11 +971,20 @@ test_err_log(void **state)
 static void
 test_err_workers(void **state)
 {
+	struct conf c;
+
 	(void)state;
-	check_one_error("# one thread only\n"
-	    "workers = 2;\n", 2, "workers: 2: this version runs one "
-	    "event-loop thread");
-	check_one_error("workers = 0;\n", 1, "workers: 0: this version");
+
+	check_one_error("# at most 64 threads\n"
+	    "workers = 65;\n", 2, "workers: 65 is out of range (0..64)");
+	check_one_error("workers = -1;\n", 1, "workers: -1 is out of range");
+	/* 0: one per CPU (the default), else the number asked for */
+	load_ok(&c, "workers = 0;\n");
+	assert_int_equal(c.workers, 0);
+	conf_free(&c);
+	load_ok(&c, "workers = 64;\n");
+	assert_int_equal(c.workers, 64);
+	conf_free(&c);
 }
 
 static void
