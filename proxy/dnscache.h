@@ -44,6 +44,7 @@ struct dns_entry {
 	int		status;		/* 0 or ARES_* once complete */
 	unsigned	pending:1;	/* query in flight */
 	unsigned	in_table:1;	/* reachable from the hash table */
+	unsigned	retried:1;	/* sent again after a lost connection */
 	struct dns_addrs *addrs;	/* one reference, NULL on failure */
 	struct dns_waiter *waiters;	/* while pending */
 	void		*owner;		/* the resolver that runs the query */

@@ -40,6 +40,7 @@ struct resolver {
 	int		cap;
 	struct dnscache	cache;
 	int64_t		ttl_cap_ms;	/* dns.cache_ttl */
+	int64_t		budget_ms;	/* dns.timeout_ms x dns.tries */
 	struct dns_entry *sync;	/* entry inside ares_getaddrinfo() */
 	struct resolver_stats stats;
 	struct ares_addr_port_node *defaults; /* /etc/resolv.conf's servers,
@@ -179,6 +180,7 @@ resolver_new(struct event_base *base, const struct conf *c, char *err,
 	}
 	r->base = base;
 	r->ttl_cap_ms = (int64_t)c->dns_cache_ttl * 1000;
+	r->budget_ms = (int64_t)c->dns_timeout_ms * c->dns_tries;
 	evtimer_assign(&r->timer, base, timer_cb, r);
 	if (siphash_key_random(&key) == -1 ||
 	    dnscache_init(&r->cache, c->dns_cache_ttl > 0 ?
@@ -299,6 +301,21 @@ keep_ms(const struct resolver *r, int status, int ttl, int from_hosts)
 	return ms < r->ttl_cap_ms ? ms : r->ttl_cap_ms;
 }
 
+static void	addrinfo_cb(void *, int, int, struct ares_addrinfo *);
+
+static void
+send_query(struct resolver *r, struct dns_entry *e)
+{
+	struct ares_addrinfo_hints hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = ARES_AI_NOSORT;
+	r->stats.queries++;
+	ares_getaddrinfo(r->channel, e->name, NULL, &hints, addrinfo_cb, e);
+}
+
 static void
 addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
@@ -314,6 +331,21 @@ addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 		if (res != NULL)
 			ares_freeaddrinfo(res);
 		dnscache_entry_free(e);
+		return;
+	}
+	/*
+	 * c-ares 1.18 fails every query queued on a server's TCP connection
+	 * when that connection closes or resets, which a server may do after
+	 * answering one (RFC 7766 6.2.3): queries that were only sharing it,
+	 * over UDP mostly, get ARES_ECONNREFUSED.  Send such a query once
+	 * more, if its time is not up.
+	 */
+	if (status == ARES_ECONNREFUSED && !e->retried && r->sync != e &&
+	    clock_ms() - e->started < r->budget_ms) {
+		if (res != NULL)
+			ares_freeaddrinfo(res);
+		e->retried = 1;
+		send_query(r, e);	/* may complete e at once: not used after */
 		return;
 	}
 	if (status == ARES_SUCCESS && res != NULL &&
@@ -344,7 +376,6 @@ enum resolver_rc
 resolver_lookup(struct resolver *r, const char *name, struct dns_waiter *w,
     dns_waiter_cb cb, int *status, struct dns_addrs **addrs)
 {
-	struct ares_addrinfo_hints hints;
 	struct dns_entry *e;
 	int64_t now = clock_ms();
 
@@ -367,13 +398,8 @@ resolver_lookup(struct resolver *r, const char *name, struct dns_waiter *w,
 		return RESOLVER_DONE;
 	}
 	e->owner = r;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = ARES_AI_NOSORT;
-	r->stats.queries++;
 	r->sync = e;
-	ares_getaddrinfo(r->channel, name, NULL, &hints, addrinfo_cb, e);
+	send_query(r, e);
 	r->sync = NULL;
 	if (!e->pending) {
 		/* /etc/hosts, or a failure c-ares reported at once */
