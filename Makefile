@@ -89,15 +89,34 @@ test: deps-test
 	$(MAKE) all unit-bins
 	sh tests/run.sh all
 
+# clang, as make fuzz uses: one compiler and one sanitizer runtime.  It
+# warns about two things gcc accepts, both intended here: a struct ending
+# in a flexible array used as a list sentinel, and adjacent string literals
+# in test tables
+CLANG_WNO = -Wno-gnu-variable-sized-type-not-at-end -Wno-string-concatenation
 SAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-      -fno-sanitize-recover=undefined
+      -fno-sanitize-recover=all $(CLANG_WNO)
 asan: deps-test
-	$(MAKE) B=build/asan PROG=build/asan/sluice OPT="$(SAN)" \
+	@# objects from an older gcc build cannot link with clang's runtime
+	@[ -e build/asan/.clang ] || rm -rf build/asan
+	@mkdir -p build/asan && touch build/asan/.clang
+	$(MAKE) CC=clang B=build/asan PROG=build/asan/sluice OPT="$(SAN)" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/sluice unit-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	TEST_BUILD=build/asan SLUICE_BIN=$(CURDIR)/build/asan/sluice \
 	    sh tests/run.sh all
+
+# ThreadSanitizer: sluice with every worker thread, against the
+# integration tests (halt on the first data race)
+TSAN = -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(CLANG_WNO)
+tsan: deps-test
+	@[ -e build/tsan/.clang ] || rm -rf build/tsan
+	@mkdir -p build/tsan && touch build/tsan/.clang
+	$(MAKE) CC=clang B=build/tsan PROG=build/tsan/sluice OPT="$(TSAN)" \
+	    LDFLAGS="-fsanitize=thread" build/tsan/sluice
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	SLUICE_BIN=$(CURDIR)/build/tsan/sluice sh tests/run.sh integration
 
 valgrind: deps-test
 	$(MAKE) all
@@ -110,7 +129,7 @@ valgrind: deps-test
 clean:
 	rm -rf $(B) $(PROG)
 
-.PHONY: all deps deps-test run unit unit-bins integration test asan valgrind \
+.PHONY: all deps deps-test run unit unit-bins integration test asan tsan valgrind \
 	clean
 
 # ----- install / uninstall --------------------------------------------------
@@ -180,3 +199,41 @@ uninstall:
 	    "remove them by hand if wanted)"
 
 .PHONY: install uninstall
+
+# ----- fuzzing (libFuzzer, clang) --------------------------------------------
+#   make fuzz [FUZZ_SECONDS=60]  every target for N seconds, on a copy of its
+#                                corpus; fails on any crash, leak or broken
+#                                invariant and prints the input saved for it
+#   make fuzz-regress            every target once over its checked-in corpus
+# Targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/ (made
+# by tests/fuzz/make-corpus.py).  Objects and binaries go to build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ      = socks5 http_request http_response chunked rules conf
+FUZZ_SAN  = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+            -fsanitize=fuzzer-no-link,address,undefined $(CLANG_WNO)
+FUZZ_OBJS = $(addprefix $(B)/,proxy/http.o proxy/log.o proxy/netaddr.o \
+            proxy/rules.o proxy/socks4.o proxy/socks5.o conf/conf.o)
+FUZZ_BINS = $(FUZZ:%=$(B)/fuzz_%)
+
+-include $(FUZZ_BINS:=.d)
+
+# conf.o may open only the target's own files (see fuzz_conf.c)
+$(B)/fuzz_conf: FUZZ_LDFLAGS = -Wl,--wrap=fopen
+
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Iproxy -Iconf -MMD -MP \
+	    $(FUZZ_LDFLAGS) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz-build: deps-test
+	$(MAKE) CC=clang B=build/fuzz OPT="$(FUZZ_SAN)" fuzz-bins
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ)
+
+fuzz-regress: fuzz-build
+	sh tests/fuzz/run.sh regress 0 $(FUZZ)
+
+.PHONY: fuzz fuzz-regress fuzz-build fuzz-bins

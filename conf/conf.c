@@ -107,11 +107,13 @@ static void
 errf(struct ctx *x, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
+	size_t start;
 	int n;
 
 	x->nerr++;
 	if (x->err == NULL || x->used + 1 >= x->errlen)
 		return;
+	start = x->used;
 	if (file == NULL)
 		file = x->path != NULL ? x->path : "(command line)";
 	if (line > 0)
@@ -133,6 +135,13 @@ errf(struct ctx *x, const char *file, int line, const char *fmt, ...)
 		return;
 	}
 	x->used += (size_t)n;
+	/* a message quotes what it refuses as it is: a control byte in a
+	   value (a newline in a string) must not break the one-error-per-line
+	   contract, nor reach a terminal */
+	for (; start < x->used; start++)
+		if ((unsigned char)x->err[start] < 0x20 ||
+		    x->err[start] == 0x7f)
+			x->err[start] = '?';
 	x->err[x->used++] = '\n';
 	x->err[x->used] = '\0';
 }

@@ -7,7 +7,9 @@
 set -eu
 
 BUILD="gcc make pkg-config libc6-dev libevent-dev libc-ares-dev libconfig-dev libcrypt-dev"
-TEST="$BUILD libcmocka-dev python3 python3-socks curl wget ncat proxychains4 chromium procps iproute2 systemd mandoc logrotate"
+# make asan and make fuzz: clang, libclang-rt-14-dev (libFuzzer and the
+# sanitizer runtimes), llvm (llvm-symbolizer, for readable stacks)
+TEST="$BUILD libcmocka-dev python3 python3-socks curl wget ncat proxychains4 chromium procps iproute2 systemd mandoc logrotate clang libclang-rt-14-dev llvm"
 
 case "${1:-build}" in
 build) want=$BUILD ;;

@@ -344,8 +344,10 @@ class Sluice:
         return self.proc.returncode
 
 
-# what AddressSanitizer, UBSan, LeakSanitizer and valgrind print
+# what AddressSanitizer, UBSan, LeakSanitizer, ThreadSanitizer and valgrind
+# print
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer",
                    "ERROR: LeakSanitizer", "Invalid read of", "Invalid write of",
                    "Invalid free", "uninitialised value", "are definitely lost")
 

@@ -1157,12 +1157,14 @@ STREAM = 200 << 20      # what each non-reading client asks for
 
 def instrumented():
     """True when sluice runs under a wrapper (valgrind) or is built with
-    AddressSanitizer: its RSS is then mostly the tool's."""
+    AddressSanitizer or ThreadSanitizer: its RSS is then mostly the
+    tool's."""
     if WRAPPER:
         return True
     try:
         with open(SLUICE, "rb") as f:
-            return b"__asan_init" in f.read()
+            exe = f.read()
+            return b"__asan_init" in exe or b"__tsan_init" in exe
     except OSError:
         return False
 

@@ -2531,6 +2531,19 @@ test_proto_names(void **state)
 	assert_string_equal(conf_proto_name(CONF_PROTO_SOCKS4), "socks4");
 }
 
+/*
+ * A refused value is quoted in its error as it is, but a control byte in
+ * it (a newline in a string) must neither split the error in two lines
+ * nor forge a "FILE:LINE:" line of its own: it is printed as '?'.
+ */
+static void
+test_error_control_bytes(void **state)
+{
+	(void)state;
+	check_one_error("log = { level = \"warn\\nx.conf:9: forged\\t\"; };\n",
+	    1, "log.level: \"warn?x.conf:9: forged?\" is not one of");
+}
+
 int
 main(void)
 {
@@ -2603,6 +2616,7 @@ main(void)
 		cmocka_unit_test(test_print_rules),
 		cmocka_unit_test(test_print_one_rule),
 		cmocka_unit_test(test_proto_names),
+		cmocka_unit_test(test_error_control_bytes),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, group_setup,
