@@ -237,3 +237,30 @@ fuzz-regress: fuzz-build
 	sh tests/fuzz/run.sh regress 0 $(FUZZ)
 
 .PHONY: fuzz fuzz-regress fuzz-build fuzz-bins
+
+# ----- the project's own benchmark and soak test ---------------------------
+#   make bench  slload (tests/bench/slload.c) against ./sluice and the
+#               installed peers, a table of medians (~5 min); options for
+#               tests/bench/run.py in BENCH_ARGS, e.g.
+#               BENCH_ARGS="--systems sluice,microsocks --duration 5"
+#   make soak   mixed load with aborting clients for SOAK_SECONDS (60),
+#               then the descriptor, memory and shutdown checks; another
+#               binary with SLUICE_BIN=build/asan/sluice
+SLLOAD       = $(B)/slload
+SOAK_SECONDS ?= 60
+BENCH_ARGS   ?=
+
+$(SLLOAD): tests/bench/slload.c
+	@echo "  CC      $<"
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $< -lpthread -lm
+
+bench: $(PROG) $(SLLOAD)
+	SLUICE_BIN=$(CURDIR)/$(PROG) SLLOAD=$(CURDIR)/$(SLLOAD) \
+	    python3 tests/bench/run.py $(BENCH_ARGS)
+
+soak: $(SLLOAD) $(if $(SLUICE_BIN),,$(PROG))
+	SLUICE_BIN=$(if $(SLUICE_BIN),$(SLUICE_BIN),$(CURDIR)/$(PROG)) \
+	    SLLOAD=$(CURDIR)/$(SLLOAD) python3 tests/soak/run.py --seconds $(SOAK_SECONDS)
+
+.PHONY: bench soak
