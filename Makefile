@@ -38,7 +38,7 @@ OBJS = $(SRCS:%.c=$(B)/%.o)
 
 # unit test binaries: tests/unit/test_X.c linked with the objects it needs
 UNIT = socks5 socks4 http base64 netaddr conf auth dnscache upstream relay \
-       siphash acct rules tbucket policy pac
+       siphash acct rules tbucket policy pac origin
 UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
 UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 

@@ -78,18 +78,43 @@ log_level_parse(const char *s, enum log_level *out)
 }
 
 /*
- * ISO 8601 UTC with milliseconds: 2026-11-21T10:49:00.123Z.
+ * ISO 8601 UTC with milliseconds: 2026-11-21T10:49:00.123Z (24 bytes and
+ * the NUL; shorter buffers get "").  Called for every access-log line, so
+ * the part up to the seconds is kept per thread and redone only when the
+ * second changes: no gmtime_r() or printf on the hot path.
  */
 void
 log_format_time(char *buf, unsigned long len, long long sec, long usec)
 {
+	static _Thread_local long long cached_sec = -1;
+	static _Thread_local char cached[20];	/* 2026-11-21T10:49:00 */
+	long ms = usec / 1000;
 	struct tm tm;
 	time_t t = (time_t)sec;
 
-	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, usec / 1000);
+	if (len < LOG_TIME_LEN) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	if (sec != cached_sec) {
+		gmtime_r(&t, &tm);
+		snprintf(cached, sizeof(cached), "%04u-%02u-%02uT%02u:%02u:%02u",
+		    (unsigned)(tm.tm_year + 1900) % 10000,
+		    (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
+		    (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100,
+		    (unsigned)tm.tm_sec % 100);
+		cached_sec = sec;
+	}
+	if (ms < 0 || ms > 999)
+		ms = 0;
+	memcpy(buf, cached, 19);
+	buf[19] = '.';
+	buf[20] = (char)('0' + ms / 100);
+	buf[21] = (char)('0' + ms / 10 % 10);
+	buf[22] = (char)('0' + ms % 10);
+	buf[23] = 'Z';
+	buf[24] = '\0';
 }
 
 void

@@ -24,6 +24,7 @@ void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_vmsg(enum log_level, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+#define LOG_TIME_LEN	25	/* 2026-11-21T10:49:00.123Z and NUL */
 void	log_format_time(char *, unsigned long, long long, long);
 
 /* the level may change (a reload) while workers log: a relaxed load */

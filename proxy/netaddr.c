@@ -147,17 +147,31 @@ bad:
 const char *
 netaddr_ip_str(const union sockaddr_u *a, char *buf, size_t len)
 {
-	const void *src;
+	const uint8_t *b;
+	char *o;
+	int i;
 
-	if (a->sa.sa_family == AF_INET)
-		src = &a->in.sin_addr;
-	else if (a->sa.sa_family == AF_INET6)
-		src = &a->in6.sin6_addr;
-	else {
+	if (a->sa.sa_family == AF_INET && len >= INET_ADDRSTRLEN) {
+		/* every access-log line prints one or two: no inet_ntop() */
+		b = (const uint8_t *)&a->in.sin_addr;
+		o = buf;
+		for (i = 0; i < 4; i++) {
+			if (b[i] >= 100)
+				*o++ = (char)('0' + b[i] / 100);
+			if (b[i] >= 10)
+				*o++ = (char)('0' + b[i] / 10 % 10);
+			*o++ = (char)('0' + b[i] % 10);
+			*o++ = i < 3 ? '.' : '\0';
+		}
+		return buf;
+	}
+	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) {
 		snprintf(buf, len, "-");
 		return buf;
 	}
-	if (inet_ntop(a->sa.sa_family, src, buf, (socklen_t)len) == NULL)
+	if (inet_ntop(a->sa.sa_family, a->sa.sa_family == AF_INET ?
+	    (const void *)&a->in.sin_addr : (const void *)&a->in6.sin6_addr,
+	    buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 	return buf;
 }
@@ -169,16 +183,36 @@ netaddr_ip_str(const union sockaddr_u *a, char *buf, size_t len)
 const char *
 netaddr_str(const union sockaddr_u *a, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], out[NETADDR_STRLEN];
+	size_t n, i = 0;
+	unsigned v;
+	int k;
 
-	if (a->sa.sa_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", netaddr_ip_str(a, ip, sizeof(ip)),
-		    netaddr_port(a));
-	else if (a->sa.sa_family == AF_INET)
-		snprintf(buf, len, "%s:%u", netaddr_ip_str(a, ip, sizeof(ip)),
-		    netaddr_port(a));
-	else
+	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) {
 		snprintf(buf, len, "-");
+		return buf;
+	}
+	netaddr_ip_str(a, ip, sizeof(ip));
+	n = strlen(ip);
+	if (a->sa.sa_family == AF_INET6)
+		out[i++] = '[';
+	memcpy(out + i, ip, n);		/* INET6_ADDRSTRLEN + 8 fit out */
+	i += n;
+	if (a->sa.sa_family == AF_INET6)
+		out[i++] = ']';
+	out[i++] = ':';
+	v = netaddr_port(a);
+	k = v >= 10000 ? 5 : v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+	i += (size_t)k;
+	for (n = i; k > 0; k--, v /= 10)
+		out[--n] = (char)('0' + v % 10);
+	/* as snprintf() would: cut to the buffer, always terminated */
+	if (len == 0)
+		return buf;
+	if (i > len - 1)
+		i = len - 1;
+	memcpy(buf, out, i);
+	buf[i] = '\0';
 	return buf;
 }
 

@@ -1,7 +1,6 @@
 /*
  * Origin connections and their pool: see origin.h.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +21,33 @@
 size_t
 origin_key(char *buf, size_t len, const char *host, uint16_t port)
 {
-	int n;
-	size_t i;
+	char d[6];
+	size_t k = sizeof(d), n = 0;
+	int v6 = strchr(host, ':') != NULL;
+	unsigned v = port;
+	unsigned char c;
 
-	n = snprintf(buf, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
-	    port);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= len)
-		n = (int)len - 1;
-	for (i = 0; i < (size_t)n; i++)
-		buf[i] = (char)tolower((unsigned char)buf[i]);
-	return (size_t)n;
+	if (len == 0)
+		return 0;
+	do {				/* the port's digits, backwards */
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+#define PUT(ch)	do { if (n + 1 < len) buf[n++] = (char)(ch); } while (0)
+	if (v6)
+		PUT('[');
+	for (; *host != '\0'; host++) {
+		c = (unsigned char)*host;
+		PUT(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	if (v6)
+		PUT(']');
+	PUT(':');
+	for (; k < sizeof(d); k++)
+		PUT(d[k]);
+#undef PUT
+	buf[n] = '\0';
+	return n;
 }
 
 /*
@@ -224,9 +238,6 @@ origin_pool_get(struct origin_pool *p, const char *key)
 }
 
 /*
- * New bounds (a reload); pooled connections over them are closed.
- */
-/*
  * Close the oldest idle connections until at most keep are left (their
  * descriptors are wanted).  Returns how many were closed.
  */
@@ -240,6 +251,9 @@ origin_pool_trim(struct origin_pool *p, size_t keep)
 	return n;
 }
 
+/*
+ * New bounds (a reload); pooled connections over them are closed.
+ */
 void
 origin_pool_configure(struct origin_pool *p, size_t max_idle,
     size_t per_origin, int idle_sec)

@@ -161,7 +161,11 @@ request_record(struct session *s, const char *end, int final)
 		up += s->relay.dir[RELAY_UP].bytes;
 		down += s->relay.dir[RELAY_DOWN].bytes;
 	}
-	snprintf(status, sizeof(status), "%d", h->status);
+	/* h->status is 0 or 100..999 (the codec refuses others) */
+	status[0] = (char)('0' + h->status / 100 % 10);
+	status[1] = (char)('0' + h->status / 10 % 10);
+	status[2] = (char)('0' + h->status % 10);
+	status[3] = '\0';
 	memset(&r, 0, sizeof(r));
 	r.id = s->id;
 	r.worker = s->w->id;
@@ -540,38 +544,129 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 
 /* ----- the request ---------------------------------------------------------- */
 
-static void
-add_span(struct evbuffer *b, const char *p, struct http_span sp)
+/*
+ * A head written into space reserved at the end of an evbuffer, in one
+ * piece: one reservation and one commit rather than an evbuffer_add() (and,
+ * on a bufferevent's output, a run of its callbacks) per field.  cap is an
+ * upper bound of the head's size worked out from what it is made of, so
+ * the writes below never run short; if one would, it is cut rather than
+ * overrun.
+ */
+struct headw {
+	struct evbuffer	*b;
+	struct evbuffer_iovec v;
+	char		*p;
+	size_t		n, cap;
+};
+
+static int
+headw_begin(struct headw *w, struct evbuffer *b, size_t cap)
 {
-	evbuffer_add(b, p + sp.off, sp.len);
+	w->b = b;
+	w->n = 0;
+	if (evbuffer_reserve_space(b, (ev_ssize_t)cap, &w->v, 1) != 1 ||
+	    w->v.iov_len < cap)
+		return -1;
+	w->p = w->v.iov_base;
+	w->cap = cap;
+	return 0;
+}
+
+static void
+headw_put(struct headw *w, const void *src, size_t n)
+{
+	if (n > w->cap - w->n)
+		n = w->cap - w->n;
+	memcpy(w->p + w->n, src, n);
+	w->n += n;
+}
+
+#define headw_lit(w, s)	headw_put((w), (s), sizeof(s) - 1)
+
+static void
+headw_span(struct headw *w, const char *p, struct http_span sp)
+{
+	headw_put(w, p + sp.off, sp.len);
+}
+
+static void
+headw_uint(struct headw *w, unsigned v)
+{
+	char d[12];
+	size_t k = sizeof(d);
+
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	headw_put(w, d + k, sizeof(d) - k);
+}
+
+static void
+headw_end(struct headw *w)
+{
+	w->v.iov_len = w->n;
+	evbuffer_commit_space(w->b, &w->v, 1);
+}
+
+/* "name: value CRLF" for each field kept; its size bound is in the callers */
+static void
+headw_field(struct headw *w, const char *p, const struct http_field *f)
+{
+	headw_span(w, p, f->name);
+	headw_lit(w, ": ");
+	headw_span(w, p, f->value);
+	headw_lit(w, "\r\n");
+}
+
+/*
+ * Bound of what a head's own bytes become: each field gains at most ": "
+ * and a CR over "name:value\n"; the lines sluice adds (Host, Via,
+ * Connection, X-Forwarded-For) fit in HEAD_EXTRA besides the host name.
+ */
+#define HEAD_EXTRA	256
+
+static size_t
+head_bound(const struct http_head *hd)
+{
+	return (size_t)hd->head_len + 2 * (size_t)hd->nfields + HEAD_EXTRA;
 }
 
 /*
  * The request head as the origin gets it: origin-form target, HTTP/1.1,
  * Host from the URL, hop-by-hop fields dropped (Upgrade kept when passed
- * on), Via added, X-Forwarded-For when configured.
+ * on), Via added, X-Forwarded-For when configured.  Returns -1 when out of
+ * memory.
  */
-static void
+static int
 build_request_head(struct session *s, const char *p,
     const struct http_head *hd, const struct http_url *u)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *b = h->head;
 	const struct http_field *f;
 	char ip[NETADDR_STRLEN];
+	struct headw w;
 	uint32_t i;
 
-	evbuffer_drain(b, evbuffer_get_length(b));
-	add_span(b, p, hd->method);
-	evbuffer_add(b, " ", 1);
+	evbuffer_drain(h->head, evbuffer_get_length(h->head));
+	if (headw_begin(&w, h->head, head_bound(hd) + strlen(u->host)) == -1)
+		return -1;
+	headw_span(&w, p, hd->method);
+	headw_lit(&w, " ");
 	if (u->path.len == 0 || p[u->path.off] == '?')
-		evbuffer_add(b, "/", 1);
-	add_span(b, p, u->path);
-	evbuffer_add_printf(b, " HTTP/1.1\r\nHost: %s%s%s", u->is_ipv6 ? "[" :
-	    "", u->host, u->is_ipv6 ? "]" : "");
-	if (!u->default_port && u->port != 80)
-		evbuffer_add_printf(b, ":%u", u->port);
-	evbuffer_add(b, "\r\n", 2);
+		headw_lit(&w, "/");
+	headw_span(&w, p, u->path);
+	headw_lit(&w, " HTTP/1.1\r\nHost: ");
+	if (u->is_ipv6)
+		headw_lit(&w, "[");
+	headw_put(&w, u->host, strlen(u->host));
+	if (u->is_ipv6)
+		headw_lit(&w, "]");
+	if (!u->default_port && u->port != 80) {
+		headw_lit(&w, ":");
+		headw_uint(&w, u->port);
+	}
+	headw_lit(&w, "\r\n");
 	for (i = 0; i < hd->nfields; i++) {
 		f = &hd->fields[i];
 		if ((int)i == hd->host_field)
@@ -579,19 +674,23 @@ build_request_head(struct session *s, const char *p,
 		if (http_is_hop_by_hop(p, hd, f) &&
 		    !(h->upgrade && (int)i == hd->upgrade_field))
 			continue;
-		add_span(b, p, f->name);
-		evbuffer_add(b, ": ", 2);
-		add_span(b, p, f->value);
-		evbuffer_add(b, "\r\n", 2);
+		headw_field(&w, p, f);
 	}
 	if (h->upgrade)
-		evbuffer_add_printf(b, "Connection: upgrade\r\n");
-	evbuffer_add_printf(b, "Via: %s sluice\r\n", hd->version == 10 ?
-	    "1.0" : "1.1");
-	if (s->conf->http_forwarded_for)
-		evbuffer_add_printf(b, "X-Forwarded-For: %s\r\n",
-		    netaddr_ip_str(&s->client, ip, sizeof(ip)));
-	evbuffer_add(b, "\r\n", 2);
+		headw_lit(&w, "Connection: upgrade\r\n");
+	if (hd->version == 10)
+		headw_lit(&w, "Via: 1.0 sluice\r\n");
+	else
+		headw_lit(&w, "Via: 1.1 sluice\r\n");
+	if (s->conf->http_forwarded_for) {
+		headw_lit(&w, "X-Forwarded-For: ");
+		netaddr_ip_str(&s->client, ip, sizeof(ip));
+		headw_put(&w, ip, strlen(ip));
+		headw_lit(&w, "\r\n");
+	}
+	headw_lit(&w, "\r\n");
+	headw_end(&w);
+	return 0;
 }
 
 static char *
@@ -799,11 +898,11 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 
 	h->upgrade = (hd->flags & HTTP_F_CONN_UPGRADE) &&
 	    hd->upgrade_field >= 0;
-	if (h->head == NULL && (h->head = evbuffer_new()) == NULL) {
+	if ((h->head == NULL && (h->head = evbuffer_new()) == NULL) ||
+	    build_request_head(s, p, hd, &u) == -1) {
 		fail_request(s, 503, "out_of_memory", "out of memory");
 		return -1;
 	}
-	build_request_head(s, p, hd, &u);
 	h->req_framing = hd->framing;
 	h->req_left = hd->content_length;
 	http_chunked_init(&h->req_chunk, (uint32_t)c->http_head_max);
@@ -1093,19 +1192,24 @@ session_http_client_drained(struct session *s)
  * Transfer-Encoding dropped when de-chunking for an HTTP/1.0 client; then
  * our Connection and Via.
  */
-static void
+static int
 build_response_head(struct session *s, const char *p,
     const struct http_head *hd, struct evbuffer *out)
 {
 	struct http_state *h = s->http;
 	const struct http_field *f;
 	int upgrading = hd->status == 101;
+	struct headw w;
 	size_t n;
 	uint32_t i;
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d ", hd->status);
-	add_span(out, p, hd->reason);
-	evbuffer_add(out, "\r\n", 2);
+	if (headw_begin(&w, out, head_bound(hd)) == -1)
+		return -1;
+	headw_lit(&w, "HTTP/1.1 ");
+	headw_uint(&w, (unsigned)hd->status);
+	headw_lit(&w, " ");
+	headw_span(&w, p, hd->reason);
+	headw_lit(&w, "\r\n");
 	for (i = 0; i < hd->nfields; i++) {
 		f = &hd->fields[i];
 		if (http_is_hop_by_hop(p, hd, f) &&
@@ -1116,25 +1220,26 @@ build_response_head(struct session *s, const char *p,
 			continue;
 		if (h->dechunk && http_field_is(p, f, "transfer-encoding"))
 			continue;
-		if (http_field_is(p, f, "content-type") && !h->ctype[0]) {
+		if (!h->ctype[0] && http_field_is(p, f, "content-type")) {
 			n = f->value.len < sizeof(h->ctype) - 1 ? f->value.len :
 			    sizeof(h->ctype) - 1;
 			memcpy(h->ctype, p + f->value.off, n);
 			h->ctype[n] = '\0';
 		}
-		add_span(out, p, f->name);
-		evbuffer_add(out, ": ", 2);
-		add_span(out, p, f->value);
-		evbuffer_add(out, "\r\n", 2);
+		headw_field(&w, p, f);
 	}
 	if (upgrading)
-		evbuffer_add_printf(out, "Connection: upgrade\r\n");
+		headw_lit(&w, "Connection: upgrade\r\n");
 	else if (!h->client_ka)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		headw_lit(&w, "Connection: close\r\n");
 	else if (h->version == 10)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add_printf(out, "Via: %s sluice\r\n\r\n", hd->version == 10 ?
-	    "1.0" : "1.1");
+		headw_lit(&w, "Connection: keep-alive\r\n");
+	if (hd->version == 10)
+		headw_lit(&w, "Via: 1.0 sluice\r\n\r\n");
+	else
+		headw_lit(&w, "Via: 1.1 sluice\r\n\r\n");
+	headw_end(&w);
+	return 0;
 }
 
 /* 101 Switching Protocols went out: both sides become a tunnel. */
@@ -1178,10 +1283,12 @@ response_head(struct session *s, const char *p, const struct http_head *hd)
 
 	if (hd->status >= 100 && hd->status < 200 && hd->status != 101) {
 		/* interim (100 Continue, 103): passed to HTTP/1.1 clients */
-		if (h->version == 11) {
-			build_response_head(s, p, hd, out);
-			h->down += evbuffer_get_length(out) - before;
+		if (h->version == 11 &&
+		    build_response_head(s, p, hd, out) == -1) {
+			fail_request(s, 502, "out_of_memory", "out of memory");
+			return -1;
 		}
+		h->down += evbuffer_get_length(out) - before;
 		evbuffer_drain(in, hd->head_len);
 		http_parser_init(&h->resp_parser);
 		return 0;
@@ -1208,7 +1315,10 @@ response_head(struct session *s, const char *p, const struct http_head *hd)
 	if (h->client_eof || !h->req_done)
 		h->client_ka = 0;	/* an early answer ends it too */
 	h->status = hd->status;
-	build_response_head(s, p, hd, out);
+	if (build_response_head(s, p, hd, out) == -1) {
+		fail_request(s, 502, "out_of_memory", "out of memory");
+		return -1;
+	}
 	h->down += evbuffer_get_length(out) - before;
 	(void)session_charge(s, 0, evbuffer_get_length(out) - before);
 	h->resp_started = 1;

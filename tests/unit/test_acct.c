@@ -31,6 +31,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "conf.h"
+#include "log.h"
 #include "netaddr.h"
 
 #define LINE_MAX_BYTES	1024		/* acct.c's LOG_LINE_MAX */
@@ -1824,6 +1825,32 @@ test_remember_expiry(void **state)
 	iptable_free(&t);
 }
 
+/*
+ * log_format_time() keeps the date and time of the last second it
+ * printed: later milliseconds of that second, a new second, an earlier
+ * one and a short buffer must all come out right.
+ */
+static void
+test_log_format_time(void **state)
+{
+	char ts[LOG_TIME_LEN], small[LOG_TIME_LEN - 1];
+
+	(void)state;
+	log_format_time(ts, sizeof(ts), 1795258140LL, 123456);
+	assert_string_equal(ts, "2026-11-21T10:49:00.123Z");
+	log_format_time(ts, sizeof(ts), 1795258140LL, 999999);
+	assert_string_equal(ts, "2026-11-21T10:49:00.999Z");
+	log_format_time(ts, sizeof(ts), 1795258141LL, 0);
+	assert_string_equal(ts, "2026-11-21T10:49:01.000Z");
+	log_format_time(ts, sizeof(ts), 0, 7000);
+	assert_string_equal(ts, "1970-01-01T00:00:00.007Z");
+	log_format_time(ts, sizeof(ts), 951868799LL, 50000);	/* leap day */
+	assert_string_equal(ts, "2000-02-29T23:59:59.050Z");
+	memset(small, 'x', sizeof(small));
+	log_format_time(small, sizeof(small), 1795258140LL, 0);
+	assert_string_equal(small, "");
+}
+
 int
 main(void)
 {
@@ -1883,6 +1910,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_log_reopen_fails,
 		    setup_log, teardown_log),
 		cmocka_unit_test(test_log_reopen_not_a_file),
+		cmocka_unit_test(test_log_format_time),
 		cmocka_unit_test_setup_teardown(test_log_replace,
 		    setup_log, teardown_log),
 	};

@@ -277,6 +277,47 @@ test_str_unset_and_truncated(void **state)
 	assert_string_equal(small, "192.0.2");
 }
 
+/*
+ * netaddr_str() formats IPv4 and ports by hand (it runs for every
+ * access-log line): it must agree with inet_ntop() and printf on every
+ * octet value and port length, and IPv6 keeps inet_ntop()'s form.
+ */
+static void
+test_str_matches_inet_ntop(void **state)
+{
+	static const unsigned ports[] = { 0, 1, 9, 10, 99, 100, 999, 1000,
+	    9999, 10000, 65535 };
+	char buf[NETADDR_STRLEN], want[NETADDR_STRLEN], ip[INET6_ADDRSTRLEN];
+	union sockaddr_u a;
+	uint32_t x = 2463534242u;
+	unsigned i, o;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		memset(&a, 0, sizeof(a));
+		a.in.sin_family = AF_INET;
+		x ^= x << 13;		/* xorshift32 */
+		x ^= x >> 17;
+		x ^= x << 5;
+		if (i < 256) {		/* every octet value in every place */
+			o = i;
+			x = (o << 24) | (o << 16) | ((255 - o) << 8) | (o / 2);
+		}
+		a.in.sin_addr.s_addr = htonl(x);
+		a.in.sin_port = htons((uint16_t)ports[i % 11]);
+		inet_ntop(AF_INET, &a.in.sin_addr, ip, sizeof(ip));
+		snprintf(want, sizeof(want), "%s:%u", ip, ports[i % 11]);
+		assert_string_equal(netaddr_str(&a, buf, sizeof(buf)), want);
+		assert_string_equal(netaddr_ip_str(&a, buf, sizeof(buf)), ip);
+	}
+	a = addr_of("2001:db8::1:0:0:1", 443);
+	assert_string_equal(netaddr_str(&a, buf, sizeof(buf)),
+	    "[2001:db8::1:0:0:1]:443");
+	a = addr_of("::ffff:192.0.2.1", 65535);
+	assert_string_equal(netaddr_str(&a, buf, sizeof(buf)),
+	    "[::ffff:192.0.2.1]:65535");
+}
+
 static void
 test_set_port(void **state)
 {
@@ -861,6 +902,7 @@ main(void)
 		cmocka_unit_test(test_str_ipv4),
 		cmocka_unit_test(test_str_ipv6),
 		cmocka_unit_test(test_str_unset_and_truncated),
+		cmocka_unit_test(test_str_matches_inet_ntop),
 		cmocka_unit_test(test_set_port),
 		cmocka_unit_test(test_normalize_v4_mapped),
 		cmocka_unit_test(test_normalize_leaves_others),
