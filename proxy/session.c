@@ -143,7 +143,7 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 {
 	const struct conf *c = &w->pol->conf;
 	struct session *s;
-	int one = 1, slot, why;
+	int slot, why;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("%s: out of memory", __func__);
@@ -182,7 +182,7 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	s->lstat = worker_listener_stats(w, lstat);
 	s->lstat->active++;
 	s->lstat->sessions++;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY: inherited from the listener (listener.c) */
 	s->bev = bufferevent_socket_new(w->base, fd, 0);
 	if (s->bev == NULL) {
 		session_close(s, "out_of_memory");
