@@ -39,6 +39,7 @@ void	session_set_state(struct session *, enum session_state);
 enum session_admit session_user_admit(struct session *);
 void	session_user_release(struct session *);
 int	session_charge(struct session *, uint64_t, uint64_t);
+uint64_t session_quota_left(const struct session *);
 unsigned session_protocol(const struct session *);
 struct rules_verdict;
 void	session_rules(struct session *, const union sockaddr_u *,

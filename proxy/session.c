@@ -1156,12 +1156,12 @@ relay_end_reason(const struct relay *r)
 }
 
 /*
- * What the user's quotas still allow (RELAY_NO_CAP: no quota): a tunnel
- * reads no more than that before its bytes are charged, so a quota is cut
- * at the byte, not a relay pass later.
+ * What the user's quotas still allow (RELAY_NO_CAP: no quota): a tunnel,
+ * or an HTTP body, moves no more than that before its bytes are charged,
+ * so a quota is cut at the byte, not a read later.
  */
-static uint64_t
-quota_left(const struct session *s)
+uint64_t
+session_quota_left(const struct session *s)
 {
 	const struct auth_user *u = s->user;
 	uint64_t left = RELAY_NO_CAP, q;
@@ -1187,7 +1187,7 @@ quota_left(const struct session *s)
 static void
 session_relay_event(struct session *s, int end, short what)
 {
-	s->relay.cap = quota_left(s);
+	s->relay.cap = session_quota_left(s);
 	switch (relay_io(&s->relay, end, what, clock_ms())) {
 	case RELAY_OK:
 		if (s->user != NULL && session_charge(s, 0, 0) == -1) {

@@ -321,10 +321,24 @@ fail_request(struct session *s, int status, const char *end, const char *why)
 	if (s->end == NULL)
 		s->end = end;
 	if (h->resp_started) {
-		/* the response is half out: all we can do is cut it */
+		/*
+		 * The response is half out: all we can do is cut it, the
+		 * way the close says "short" (a reset when the origin reset).
+		 * What is queued for the client, up to a quota's last byte
+		 * say, goes out first as far as the socket takes it: a large
+		 * read can queue the head and the cut in one pass.
+		 */
 		slog_info(s, "%s %s: %s (response cut)", h->method,
 		    h->url ? h->url : "-", why);
 		log_request(s, end);
+		if (s->bev != NULL) {
+			struct evbuffer *out = bufferevent_get_output(s->bev);
+
+			/* a bufferevent keeps its output's front frozen */
+			evbuffer_unfreeze(out, 1);
+			(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+			evbuffer_freeze(out, 1);
+		}
 		session_close(s, end);
 		return;
 	}
@@ -1018,7 +1032,12 @@ http_allow(struct session *s, int d, size_t want)
 	int64_t now, wait, cbw = s->conf->conn_bandwidth;
 	struct tbucket *b[2];
 	struct timeval tv;
+	uint64_t left;
 
+	/* a quota's rest, and one byte more when it is used up: the move
+	   whose charge then ends the request */
+	if (s->user != NULL && (left = session_quota_left(s)) < want)
+		want = left > 0 ? (size_t)left : 1;
 	if (cbw <= 0 && ubw <= 0)
 		return want;
 	now = clock_ms();

@@ -387,14 +387,13 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 	event_config_avoid_method(cfg, "poll");
 	event_config_require_features(cfg, EV_FEATURE_ET | EV_FEATURE_O1);
 	/*
-	 * Batch the epoll_ctl() calls of one loop pass: an event deleted and
-	 * added again (a bufferevent's read paused and resumed, a relay end
-	 * switching interest) costs nothing.  Its hazard is descriptors
-	 * shared by dup(), which sluice never makes; a descriptor closed and
-	 * reused in one pass is handled by libevent (the close is seen as a
-	 * failed change and retried as an add).
+	 * No EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST, though it saves an
+	 * epoll_ctl() per connection: it defers the removal of a closed
+	 * descriptor to the next loop pass, by which time another worker may
+	 * have been given the same number (ThreadSanitizer reports it).  The
+	 * late call fails harmlessly, but workers must not touch each other's
+	 * descriptors at all.
 	 */
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	w->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	if (w->base == NULL) {

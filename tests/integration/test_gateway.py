@@ -1018,8 +1018,16 @@ def quota_daily_cut_refused_and_persisted(fx):
     eq(status, 200, "bob's response started")
     check(len(body) < QUOTA_CUT, "bob's response must be cut (%d)" %
           len(body))
-    access_with(sl, lambda a: a["user"] == "bob" and
-                a["end"] == "quota_exceeded", "bob's cut request")
+    cut = access_with(sl, lambda a: a["user"] == "bob" and
+                      a["end"] == "quota_exceeded", "bob's cut request")
+    # an HTTP body is cut at the byte too, however much one read brought
+    used = int(cut["up"]) + int(cut["down"])
+    check(100000 <= used <= 100000 + 64,
+          "bob used %d bytes of his 100000 quota: %r" % (used, cut))
+    # "down" counts the response head as well
+    check(0 < int(cut["down"]) - len(body) < 512,
+          "bob received every body byte counted (%d of %s with the head): "
+          "none is lost at the cut" % (len(body), cut["down"]))
     status, _, body = http_get_via(sl, fx, user="bob")
     eq(status, 403, "bob's next request")
     check(b"daily" in body, body)

@@ -90,7 +90,12 @@ def workers_spread_and_summed(fx):
     sl = start(fx, admin_port=ap)
     check("%d workers" % WORKERS in sl.wait_log("workers,", 5),
           "the start log names the workers")
-    check(threads_of(sl.pid) >= WORKERS, "one thread per worker")
+    # the threads start as the log line is written (later under valgrind)
+    deadline = time.time() + 5 * SLOW
+    while threads_of(sl.pid) < WORKERS and time.time() < deadline:
+        time.sleep(0.05)
+    check(threads_of(sl.pid) >= WORKERS, "one thread per worker: %d" %
+          threads_of(sl.pid))
     socks = hold(sl, fx, N)
     ms = metrics(ap)
     eq(mval(ms, "sluice_workers"), WORKERS, "sluice_workers")
