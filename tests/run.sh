@@ -23,7 +23,13 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 		case "$t" in *.d) continue ;; esac
 		[ -x "$t" ] || continue
 		if ! "$t" >"$log" 2>&1; then
-			grep -q '^\[  FAILED  \]' "$log" || failed=$((failed + 1))
+			if ! grep -q '^\[  FAILED  \]' "$log"; then
+				# a crash or a sanitizer report at exit: show it
+				failed=$((failed + 1))
+				echo "$(basename "$t"): exited badly after its" \
+				    "tests; the end of its output:"
+				tail -n 40 "$log" | sed 's/^/  | /'
+			fi
 		fi
 		grep -E '^\[ *(PASSED|FAILED) *\]|^\[  ERROR   \]|^\[  FAILED  \] test' "$log" |
 			sed "s|^|$(basename "$t"): |"

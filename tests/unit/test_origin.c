@@ -179,6 +179,7 @@ static void
 test_origin_closes(void **state)
 {
 	struct fx *fx = *state;
+	struct origin_conn *oc;
 
 	origin_pool_put(&fx->pool, conn(fx, 0, "a.test:80"));
 	origin_pool_put(&fx->pool, conn(fx, 1, "a.test:80"));
@@ -187,8 +188,10 @@ test_origin_closes(void **state)
 	event_base_loop(fx->base, EVLOOP_NONBLOCK);
 	event_base_loop(fx->base, EVLOOP_NONBLOCK);
 	assert_int_equal(fx->pool.idle, 1);
-	assert_non_null(origin_pool_get(&fx->pool, "a.test:80"));
+	oc = origin_pool_get(&fx->pool, "a.test:80");
+	assert_non_null(oc);
 	assert_null(origin_pool_get(&fx->pool, "a.test:80"));
+	origin_conn_free(oc);
 }
 
 /* Bytes from an origin with no request pending: the connection is unusable. */
