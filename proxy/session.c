@@ -110,6 +110,8 @@ session_link(struct worker *w, struct session *s)
 		s->next->prev = s;
 	w->sessions = s;
 	w->ctr.sessions_active++;
+	if (w->ctr.sessions_active > w->trim_peak)
+		w->trim_peak = w->ctr.sessions_active;
 }
 
 /* Set the protocol once it is known; HTTP needs its state. */

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,9 +122,12 @@ worker_out_of_fds(struct worker *w)
  * Called after every session_close(): resumes accepting when descriptors
  * were short, and finishes a draining worker once it is empty.
  */
+static void	trim_check(struct worker *);
+
 void
 worker_session_gone(struct worker *w)
 {
+	trim_check(w);
 	if (w->paused && !w->draining)
 		resume_cb(-1, 0, w);
 	if (w->draining && w->sessions == NULL)
@@ -148,6 +152,7 @@ worker_finish(struct worker *w)
 		return;
 	w->finished = 1;
 	event_del(&w->tick);
+	event_del(&w->trim_ev);
 	evtimer_del(&w->resume_timer);
 	if (w->id == 0) {
 		server_worker_finished(w->srv);
@@ -198,6 +203,39 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (w->id == 0)
 		server_tick(w->srv, now);
+}
+
+/*
+ * After a burst of sessions ends, hand the memory their buffers used back
+ * to the system.  Large body reads leave 128 KiB chunks in malloc's heap
+ * (above glibc's dynamic mmap threshold once it has risen), and a heap
+ * only shrinks from its top: without this, RSS stays at the burst's peak.
+ * malloc_trim() also releases whole free pages inside the heap.  Run from
+ * the loop, once the closes of one pass are done, and only after the
+ * number of sessions fell to half its peak (by 16 or more).
+ */
+static void
+trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->trim_armed = 0;
+	w->trim_peak = w->ctr.sessions_active;
+	(void)malloc_trim(0);
+}
+
+static void
+trim_check(struct worker *w)
+{
+	uint64_t live = w->ctr.sessions_active;
+
+	if (w->trim_armed || w->base == NULL || live * 2 > w->trim_peak ||
+	    w->trim_peak - live < 16)
+		return;
+	w->trim_armed = 1;
+	event_active(&w->trim_ev, EV_TIMEOUT, 0);
 }
 
 /*
@@ -403,6 +441,7 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 	}
 	evtimer_assign(&w->resume_timer, w->base, resume_cb, w);
 	event_assign(&w->tick, w->base, -1, EV_PERSIST, tick_cb, w);
+	event_assign(&w->trim_ev, w->base, -1, 0, trim_cb, w);
 	if ((w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
@@ -630,6 +669,7 @@ worker_free(struct worker *w)
 	if (w->base != NULL) {
 		evtimer_del(&w->resume_timer);
 		event_del(&w->tick);
+		event_del(&w->trim_ev);
 		if (w->mbox_fd != -1)
 			event_del(&w->mbox_ev);
 		event_base_free(w->base);

@@ -87,6 +87,9 @@ struct worker {
 	int		finished;	/* drained: told the main thread */
 	int		has_thread;	/* runs on a thread of its own */
 	struct event	tick;		/* once a second: interim records */
+	struct event	trim_ev;	/* hands freed memory back: */
+	uint64_t	trim_peak;	/* most sessions since the last trim */
+	int		trim_armed;
 	int64_t		last_interim;	/* ms: interim records written */
 	int64_t		started;	/* ms */
 	pthread_mutex_t	mbox_mu;	/* the messages to run */
