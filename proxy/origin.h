@@ -45,6 +45,7 @@ int	origin_pool_init(struct origin_pool *, size_t, size_t, int);
 void	origin_pool_free(struct origin_pool *);
 void	origin_pool_configure(struct origin_pool *, size_t, size_t, int);
 size_t	origin_pool_trim(struct origin_pool *, size_t);
+#define ORIGIN_KEY_MAX	264	/* "[" host(255) "]:" port, NUL */
 size_t	origin_key(char *, size_t, const char *, uint16_t);
 struct origin_conn *origin_conn_new(struct event_base *, int,
 	    const union sockaddr_u *, const char *);

@@ -67,7 +67,6 @@ struct http_state {
 	struct evbuffer	*head;		/* rewritten request head, kept until
 					   the response head (for a retry) */
 	char		*url;		/* the request target, for the log */
-	char		key[264];	/* pool key of the current origin */
 	char		method[24];	/* request method (truncated) */
 	char		ctype[48];	/* response Content-Type (log) */
 	uint8_t		version;	/* client's: 10 or 11 */
@@ -115,6 +114,20 @@ static void	request_complete(struct session *);
 static int	parse_request(struct session *);
 static void	answered(struct session *, const struct http_head *, int,
 		    const char *);
+
+/*
+ * The origin pool's key for the session's current target (s->host and
+ * s->port are the request's URL host and port), in buf: computed where it
+ * is needed rather than kept, so that a CONNECT tunnel or an idle client
+ * connection does not carry 264 bytes for it.
+ */
+static const char *
+pool_key(const struct session *s, char *buf)
+{
+	origin_key(buf, ORIGIN_KEY_MAX, s->host != NULL ? s->host : "",
+	    s->port);
+	return buf;
+}
 
 static struct http_limits
 limits(const struct session *s)
@@ -770,6 +783,7 @@ session_http_connected(struct session *s)
 	struct http_state *h = s->http;
 	struct relay_end *e = &s->relay.end[RELAY_TARGET];
 	struct origin_conn *oc;
+	char key[ORIGIN_KEY_MAX];
 	int fd;
 
 	if (h->tunnel) {
@@ -781,7 +795,7 @@ session_http_connected(struct session *s)
 	fd = e->fd;
 	e->fd = -1;
 	e->rd_ready = e->wr_ready = 0;
-	oc = origin_conn_new(s->w->base, fd, &s->connected, h->key);
+	oc = origin_conn_new(s->w->base, fd, &s->connected, pool_key(s, key));
 	if (oc == NULL) {
 		fail_request(s, 503, "out_of_memory", "out of memory");
 		return;
@@ -835,6 +849,7 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	struct rules_verdict v;
 	union sockaddr_u ip;
 	struct http_url u;
+	char key[ORIGIN_KEY_MAX];
 	size_t mlen;
 	int rc;
 
@@ -911,7 +926,6 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	}
 	s->port = u.port;
 	memset(&s->connected, 0, sizeof(s->connected));
-	origin_key(h->key, sizeof(h->key), u.host, u.port);
 
 	if (hd->form == HTTP_TARGET_AUTHORITY) {
 		/* CONNECT: what follows the head is tunnel data */
@@ -935,7 +949,7 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	h->req_done = hd->framing == HTTP_BODY_NONE;
 	evbuffer_drain(in, hd->skipped + hd->head_len);
 
-	if ((oc = origin_pool_get(&w->origins, h->key)) != NULL) {
+	if ((oc = origin_pool_get(&w->origins, pool_key(s, key))) != NULL) {
 		session_rules(s, &oc->addr, &v);
 		if (v.action == CONF_ALLOW) {
 			h->reused = 1;
@@ -1568,13 +1582,15 @@ retry_fresh(struct session *s)
 {
 	struct http_state *h = s->http;
 	union sockaddr_u ip;
+	char key[ORIGIN_KEY_MAX];
 
 	origin_conn_free(h->oc);
 	h->oc = NULL;
 	h->retried = 1;
 	h->reused = 0;
 	h->up = 0;
-	slog_debug(s, "pooled connection to %s was closed: retrying", h->key);
+	slog_debug(s, "pooled connection to %s was closed: retrying",
+	    pool_key(s, key));
 	session_target(s, netaddr_parse_ip(s->host, &ip) == 0 ?
 	    (netaddr_set_port(&ip, s->port), &ip) : NULL);
 }
