@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "acct.h"
+#include "fmt.h"
 #include "iptable.h"
 #include "tbucket.h"
 #include "log.h"
@@ -273,16 +274,11 @@ line_str(struct line *l, const char *s)
 static void
 line_uint(struct line *l, uint64_t v, int width, char pad)
 {
-	char d[24];
-	int k = (int)sizeof(d);
+	char d[FMT_U64_LEN + 8], *p = fmt_u64(d + sizeof(d), v);
 
-	do {
-		d[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while ((int)sizeof(d) - k < width && k > 0)
-		d[--k] = pad;
-	line_mem(l, d + k, sizeof(d) - (size_t)k);
+	while (d + sizeof(d) - p < width && p > d)
+		*--p = pad;
+	line_mem(l, p, (size_t)(d + sizeof(d) - p));
 }
 
 /* Milliseconds as seconds: 1234 -> "1.234" (negative shown as 0). */
@@ -300,16 +296,13 @@ line_secs(struct line *l, int64_t ms)
 static const char *
 target_str(char *buf, size_t len, const char *host, unsigned port)
 {
-	size_t n = strlen(host), i = 0;
-	char d[8];
-	int k = (int)sizeof(d), v6 = strchr(host, ':') != NULL;
+	size_t n = strlen(host), i = 0, pn;
+	char d[FMT_U64_LEN], *p = fmt_u64(d + sizeof(d), port);
+	int v6 = strchr(host, ':') != NULL;
 
-	do {
-		d[--k] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port != 0 && k > 0);
-	if (n + 3 + sizeof(d) - (size_t)k >= len)	/* cannot happen */
-		n = len - 4 - (sizeof(d) - (size_t)k);
+	pn = (size_t)(d + sizeof(d) - p);
+	if (n + 3 + pn >= len)				/* cannot happen */
+		n = len - 4 - pn;
 	if (v6)
 		buf[i++] = '[';
 	memcpy(buf + i, host, n);
@@ -317,8 +310,8 @@ target_str(char *buf, size_t len, const char *host, unsigned port)
 	if (v6)
 		buf[i++] = ']';
 	buf[i++] = ':';
-	memcpy(buf + i, d + k, sizeof(d) - (size_t)k);
-	i += sizeof(d) - (size_t)k;
+	memcpy(buf + i, p, pn);
+	i += pn;
 	buf[i] = '\0';
 	return buf;
 }

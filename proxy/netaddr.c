@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "netaddr.h"
 
 /*
@@ -183,10 +184,8 @@ netaddr_ip_str(const union sockaddr_u *a, char *buf, size_t len)
 const char *
 netaddr_str(const union sockaddr_u *a, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN], out[NETADDR_STRLEN];
+	char ip[INET6_ADDRSTRLEN], out[NETADDR_STRLEN], d[FMT_U64_LEN], *p;
 	size_t n, i = 0;
-	unsigned v;
-	int k;
 
 	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) {
 		snprintf(buf, len, "-");
@@ -201,11 +200,9 @@ netaddr_str(const union sockaddr_u *a, char *buf, size_t len)
 	if (a->sa.sa_family == AF_INET6)
 		out[i++] = ']';
 	out[i++] = ':';
-	v = netaddr_port(a);
-	k = v >= 10000 ? 5 : v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
-	i += (size_t)k;
-	for (n = i; k > 0; k--, v /= 10)
-		out[--n] = (char)('0' + v % 10);
+	p = fmt_u64(d + sizeof(d), netaddr_port(a));
+	memcpy(out + i, p, (size_t)(d + sizeof(d) - p));
+	i += (size_t)(d + sizeof(d) - p);
 	/* as snprintf() would: cut to the buffer, always terminated */
 	if (len == 0)
 		return buf;

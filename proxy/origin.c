@@ -11,6 +11,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "fmt.h"
 #include "origin.h"
 
 /*
@@ -21,18 +22,13 @@
 size_t
 origin_key(char *buf, size_t len, const char *host, uint16_t port)
 {
-	char d[6];
-	size_t k = sizeof(d), n = 0;
+	char d[FMT_U64_LEN], *p = fmt_u64(d + sizeof(d), port);
+	size_t n = 0;
 	int v6 = strchr(host, ':') != NULL;
-	unsigned v = port;
 	unsigned char c;
 
 	if (len == 0)
 		return 0;
-	do {				/* the port's digits, backwards */
-		d[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
 #define PUT(ch)	do { if (n + 1 < len) buf[n++] = (char)(ch); } while (0)
 	if (v6)
 		PUT('[');
@@ -43,8 +39,8 @@ origin_key(char *buf, size_t len, const char *host, uint16_t port)
 	if (v6)
 		PUT(']');
 	PUT(':');
-	for (; k < sizeof(d); k++)
-		PUT(d[k]);
+	for (; p < d + sizeof(d); p++)
+		PUT(*p);
 #undef PUT
 	buf[n] = '\0';
 	return n;

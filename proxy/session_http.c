@@ -42,6 +42,7 @@
 #include "../auth/base64.h"
 #include "../auth/crypt_pool.h"
 #include "../conf/conf.h"
+#include "fmt.h"
 
 #define BODY_HWM	(256 * 1024)	/* bytes queued towards a peer before
 					   its source stops being read */
@@ -629,14 +630,9 @@ headw_span(struct headw *w, const char *p, struct http_span sp)
 static void
 headw_uint(struct headw *w, unsigned v)
 {
-	char d[12];
-	size_t k = sizeof(d);
+	char d[FMT_U64_LEN], *p = fmt_u64(d + sizeof(d), v);
 
-	do {
-		d[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	headw_put(w, d + k, sizeof(d) - k);
+	headw_put(w, p, (size_t)(d + sizeof(d) - p));
 }
 
 static void
