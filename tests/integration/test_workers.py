@@ -242,8 +242,15 @@ def workers_users_shared(fx):
                       "served")
     wait_for(lambda: any(r["end"] == "quota_daily" for r in sl.access()),
              5, "the refusal logged")
-    recs = [r for r in sl.access() if r["user"] == "alice"]
-    used = sum(int(r["up"]) + int(r["down"]) for r in recs)
+
+    def alice():
+        recs = [r for r in sl.access() if r["user"] == "alice"]
+        return recs, sum(int(r["up"]) + int(r["down"]) for r in recs)
+
+    # each worker flushes its own access-log buffer (log.c: every
+    # LOG_FLUSH_MS): the other workers' lines may come a little later
+    wait_for(lambda: alice()[1] >= 300000, 5, "every worker's lines")
+    recs, used = alice()
     check(300000 <= used <= 300000 + 64 * len(recs), "alice used %d of "
           "300000 over %d sessions on workers %r" % (
               used, len(recs), sorted({worker_of(r) for r in recs})))
