@@ -433,10 +433,13 @@ def s5_read_reply(s, timeout=10):
     return head[1], rest
 
 
-def s5_connect(proxy, host, port, user=None, pw=None, timeout=10):
-    """A socket tunnelled to host:port, or Socks5Error(rep)."""
+def s5_connect(proxy, host, port, user=None, pw=None, timeout=10, src=None):
+    """A socket tunnelled to host:port (from address src), or
+    Socks5Error(rep)."""
     fam = socket.AF_INET6 if ":" in proxy[0] else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
+    if src:
+        s.bind((src, 0))
     s.settimeout(timeout * SLOW)
     s.connect(proxy)
     try:

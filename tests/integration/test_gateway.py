@@ -34,7 +34,7 @@ from harness import (DNS_HOST, Failure, ORIGIN_HOST, PROXY_HOST, SLOW,
                      check, closed_port, curl, eq, free_port, http_get, main,
                      mval, origin, parse_access, parse_metrics,
                      parse_response, recv_exact, recv_until_close, run,
-                     s5_auth, s5_greeting, s5_read_reply, s5_request, sha256,
+                     s5_connect, s5_greeting, sha256,
                      test, wait_for)
 
 HELLO = b"hello from origin\n"
@@ -111,30 +111,10 @@ def within(got, want, tol, what):
 
 def s5(proxy, host, port, user=None, src=None, timeout=10, pw=None):
     """A socket tunnelled to host:port (from address src), or
-    Socks5Error(rep)."""
-    s = socket.socket(socket.AF_INET6 if ":" in proxy[0] else socket.AF_INET)
-    if src:
-        s.bind((src, 0))
-    s.settimeout(timeout * SLOW)
-    s.connect(proxy)
-    try:
-        s.sendall(s5_greeting(user))
-        m = recv_exact(s, 2, timeout)
-        if m[1] == 0xFF:
-            raise Socks5Error(0xFF, "no acceptable method")
-        if m[1] == 2:
-            s.sendall(s5_auth(user, pw or PW[user]))
-            st = recv_exact(s, 2, timeout)
-            if st[1] != 0:
-                raise Socks5Error(0x100 | st[1], "auth failed")
-        s.sendall(s5_request(host, port))
-        rep, _ = s5_read_reply(s, timeout)
-        if rep != 0:
-            raise Socks5Error(rep)
-        return s
-    except BaseException:
-        s.close()
-        raise
+    Socks5Error(rep); the password defaults to the user's in PW."""
+    return s5_connect(proxy, host, port, user=user,
+                      pw=pw or (PW[user] if user else None),
+                      timeout=timeout, src=src)
 
 
 def s5_rep(proxy, host, port, **kw):
