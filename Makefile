@@ -28,7 +28,7 @@ SRCS = proxy/acct.c proxy/admin.c proxy/dnscache.c proxy/http.c \
        proxy/iptable.c proxy/listener.c proxy/log.c proxy/netaddr.c \
        proxy/notify.c proxy/origin.c proxy/pac.c proxy/policy.c \
        proxy/privs.c proxy/relay.c proxy/resolver.c proxy/rules.c \
-       proxy/server.c \
+       proxy/server.c proxy/sio.c \
        proxy/session.c proxy/session_http.c proxy/session_socks.c \
        proxy/socks4.c proxy/socks5.c proxy/tbucket.c proxy/upstream.c \
        proxy/worker.c \
@@ -38,7 +38,7 @@ OBJS = $(SRCS:%.c=$(B)/%.o)
 
 # unit test binaries: tests/unit/test_X.c linked with the objects it needs
 UNIT = socks5 socks4 http base64 netaddr conf auth dnscache upstream relay \
-       siphash acct rules tbucket policy pac origin
+       siphash acct rules tbucket policy pac origin sio
 UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
 UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 

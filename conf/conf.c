@@ -213,7 +213,7 @@ conf_init(struct conf *c)
 	c->http_keepalive = 60;
 	c->pool_idle = 10;
 	c->pool_max = 256;
-	c->pool_per_origin = 8;
+	c->pool_per_origin = 64;
 	c->syslog_socket = xstrdup("/dev/log");
 	c->workers = 0;
 }

@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "fmt.h"
 #include "origin.h"
+#include "sio.h"
 
 /*
  * The pool key for host and port: lower case, IPv6 in brackets.  Returns
@@ -50,11 +51,15 @@ origin_key(char *buf, size_t len, const char *host, uint16_t port)
  * A pool keeping at most max_idle connections, per_origin per key, each
  * for idle_sec.  Returns 0, or -1 (ENOMEM, no random key).
  */
+static void	pool_expire_cb(evutil_socket_t, short, void *);
+
 int
-origin_pool_init(struct origin_pool *p, size_t max_idle, size_t per_origin,
-    int idle_sec)
+origin_pool_init(struct origin_pool *p, struct event_base *base,
+    size_t max_idle, size_t per_origin, int idle_sec)
 {
 	memset(p, 0, sizeof(*p));
+	if ((p->expire = evtimer_new(base, pool_expire_cb, p)) == NULL)
+		return -1;
 	p->lru.newer = p->lru.older = &p->lru;
 	p->max_idle = max_idle;
 	p->per_origin = per_origin;
@@ -85,8 +90,8 @@ origin_conn_new(struct event_base *base, int fd, const union sockaddr_u *addr,
 	}
 	memcpy(oc->key, key, klen + 1);
 	oc->addr = *addr;
-	oc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (oc->bev == NULL) {
+	oc->io = sio_new(base, fd, 1);
+	if (oc->io == NULL) {
 		close(fd);
 		free(oc);
 		return NULL;
@@ -121,22 +126,20 @@ origin_conn_free(struct origin_conn *oc)
 		return;
 	if (oc->pool != NULL)
 		pool_unlink(oc->pool, oc);
-	bufferevent_free(oc->bev);
+	sio_free(oc->io);
 	free(oc);
 }
 
 /*
  * Give up the object but keep the socket (it becomes a tunnel): returns
- * the descriptor, now the caller's.  What the bufferevent held is lost:
- * copy it out first.
+ * the descriptor, now the caller's.  What its buffers held is lost: copy
+ * it out first.
  */
 int
 origin_conn_take_fd(struct origin_conn *oc)
 {
-	int fd = (int)bufferevent_getfd(oc->bev);
+	int fd = sio_release(oc->io, NULL, NULL);
 
-	bufferevent_setfd(oc->bev, -1);
-	bufferevent_free(oc->bev);
 	free(oc);
 	return fd;
 }
@@ -148,22 +151,57 @@ origin_pool_free(struct origin_pool *p)
 		origin_conn_free(p->lru.newer);
 	free(p->buckets);
 	p->buckets = NULL;
+	if (p->expire != NULL)
+		event_free(p->expire);
+	p->expire = NULL;
 }
 
 /* An idle origin that speaks, closes or times out is done. */
 static void
-pool_read_cb(struct bufferevent *bev, void *arg)
+pool_read_cb(struct sio *io, void *arg)
 {
-	(void)bev;
+	(void)io;
 	origin_conn_free(arg);
 }
 
 static void
-pool_event_cb(struct bufferevent *bev, short what, void *arg)
+pool_event_cb(struct sio *io, short what, void *arg)
 {
-	(void)bev;
+	(void)io;
 	(void)what;
 	origin_conn_free(arg);
+}
+
+/* Arm the timer for the oldest pooled connection's end. */
+static void
+pool_arm(struct origin_pool *p, int64_t now)
+{
+	int64_t due;
+	struct timeval tv;
+
+	if (p->lru.newer == &p->lru)
+		return;
+	due = p->lru.newer->pooled_at + (int64_t)p->idle_sec * 1000 - now;
+	if (due < 0)
+		due = 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000) * 1000 + 1000;
+	evtimer_add(p->expire, &tv);
+}
+
+/* Close what has been idle for idle_sec (the oldest first). */
+static void
+pool_expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct origin_pool *p = arg;
+	int64_t now = clock_ms();
+
+	(void)fd;
+	(void)what;
+	while (p->lru.newer != &p->lru && now - p->lru.newer->pooled_at >=
+	    (int64_t)p->idle_sec * 1000)
+		origin_conn_free(p->lru.newer);
+	pool_arm(p, now);
 }
 
 /*
@@ -175,11 +213,10 @@ void
 origin_pool_put(struct origin_pool *p, struct origin_conn *oc)
 {
 	struct origin_conn *o;
-	struct timeval tv = { p->idle_sec, 0 };
 	size_t same = 0, slot;
 
 	if (p->max_idle == 0 || evbuffer_get_length(
-	    bufferevent_get_input(oc->bev)) != 0) {
+	    sio_in(oc->io)) != 0) {
 		origin_conn_free(oc);
 		return;
 	}
@@ -201,15 +238,18 @@ origin_pool_put(struct origin_pool *p, struct origin_conn *oc)
 	p->lru.older->newer = oc;
 	p->lru.older = oc;
 	oc->pool = p;
+	oc->pooled_at = clock_ms();
 	p->idle++;
-	bufferevent_setcb(oc->bev, pool_read_cb, NULL, pool_event_cb, oc);
-	bufferevent_set_timeouts(oc->bev, &tv, NULL);
-	bufferevent_enable(oc->bev, EV_READ);
+	sio_setcb(oc->io, pool_read_cb, NULL, pool_event_cb, oc);
+	sio_set_greedy(oc->io, 0);	/* idle: nothing is waited on */
+	sio_read_on(oc->io);
+	if (!evtimer_pending(p->expire, NULL))
+		pool_arm(p, oc->pooled_at);
 }
 
 /*
  * The most recently pooled connection to key, out of the pool (callbacks
- * and timeouts cleared: the caller sets its own), or NULL.
+ * cleared: the caller sets its own), or NULL.
  */
 struct origin_conn *
 origin_pool_get(struct origin_pool *p, const char *key)
@@ -227,8 +267,7 @@ origin_pool_get(struct origin_pool *p, const char *key)
 	if (oc == NULL)
 		return NULL;
 	pool_unlink(p, oc);
-	bufferevent_set_timeouts(oc->bev, NULL, NULL);
-	bufferevent_setcb(oc->bev, NULL, NULL, NULL, NULL);
+	sio_setcb(oc->io, NULL, NULL, NULL, NULL);
 	p->reused++;
 	return oc;
 }

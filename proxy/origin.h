@@ -2,8 +2,9 @@
  * Connections to origin servers for HTTP forwarding, and the per-worker
  * pool of idle ones, keyed by "host:port" as the client named it.  A
  * pooled connection is watched for EOF and data (either ends it: an idle
- * origin has nothing to say) and closed after an idle timeout; the pool is
- * bounded per origin and in total (the least recently pooled go first).
+ * origin has nothing to say) and closed after an idle timeout (one timer
+ * per pool, for the oldest); the pool is bounded per origin and in total
+ * (the least recently pooled go first).
  */
 #ifndef SLUICE_ORIGIN_H
 #define SLUICE_ORIGIN_H
@@ -14,7 +15,7 @@
 #include "netaddr.h"
 #include "../auth/siphash.h"
 
-struct bufferevent;
+struct sio;
 struct event_base;
 
 struct origin_conn {
@@ -22,7 +23,8 @@ struct origin_conn {
 	struct origin_conn *older;	/* pool: LRU ring */
 	struct origin_conn *newer;
 	struct origin_pool *pool;	/* set while pooled */
-	struct bufferevent *bev;	/* owns the socket */
+	struct sio	*io;		/* owns the socket */
+	int64_t		pooled_at;	/* ms: went into the pool */
 	union sockaddr_u addr;		/* the origin's address */
 	uint64_t	hash;		/* of key */
 	uint32_t	requests;	/* requests it carried */
@@ -37,11 +39,13 @@ struct origin_pool {
 	size_t		max_idle;	/* 0: no pooling */
 	size_t		per_origin;	/* pooled per key at most */
 	int		idle_sec;	/* pooled this long at most */
+	struct event	*expire;	/* closes the oldest when due */
 	struct siphash_key skey;
 	uint64_t	reused;		/* connections taken from the pool */
 };
 
-int	origin_pool_init(struct origin_pool *, size_t, size_t, int);
+int	origin_pool_init(struct origin_pool *, struct event_base *, size_t,
+	    size_t, int);
 void	origin_pool_free(struct origin_pool *);
 void	origin_pool_configure(struct origin_pool *, size_t, size_t, int);
 size_t	origin_pool_trim(struct origin_pool *, size_t);

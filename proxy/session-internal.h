@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "sio.h"
 
 #define slog_info(s, fmt, ...)						\
 	log_info("[w%d s%llu] " fmt, (s)->w->id,			\

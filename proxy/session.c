@@ -1,17 +1,16 @@
 /*
  * Sessions: life cycle and what every protocol shares.  See session.h.
  *
- * Negotiation runs on a bufferevent that borrows the client socket (it is
- * created without BEV_OPT_CLOSE_ON_FREE: the session owns the descriptor).
- * Callbacks are not deferred: there is one client bufferevent per session
- * and nothing calls back into another session's, so there is no recursion
- * to break, and each deferral would cost a loop pass.  The outbound socket
- * gets one edge-triggered READ|WRITE event at connect time that it keeps
- * into the relay.  When a tunnel starts, the client socket leaves the
- * bufferevent (bufferevent_setfd(-1) removes its events at once) and gets
- * its own edge-triggered event; what the bufferevent still held (bytes the
- * client sent after its request, answers not yet written) goes into the
- * relay first, followed by the reply.
+ * The client socket gets one edge-triggered READ|WRITE|CLOSED event when it
+ * is accepted (relay.end[RELAY_CLIENT].ev, the session's) and keeps it to
+ * the end: negotiation and HTTP run on a buffered socket (sio.h) fed by
+ * that event, and when a tunnel starts the sio lets go of the socket and
+ * the same registration carries on into the relay; what the sio still held
+ * (bytes the client sent after its request, answers not yet written) goes
+ * into the relay first, followed by the reply.  No epoll_ctl between the
+ * accept and the close on that socket.  The outbound socket gets one
+ * edge-triggered READ|WRITE event at connect time that it keeps into the
+ * relay.
  *
  * Every callback that ends a session calls session_close() and returns
  * without touching the session again.  Nothing completes synchronously under
@@ -33,7 +32,6 @@
 
 #include <ares.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "acct.h"
@@ -44,6 +42,7 @@
 #include "rules.h"
 #include "server.h"
 #include "session-internal.h"
+#include "sio.h"
 #include "socks4.h"
 #include "socks5.h"
 #include "upstream.h"
@@ -53,9 +52,9 @@
 
 #define LINGER_MS	2000		/* reading after a final answer */
 
-static void	session_read_cb(struct bufferevent *, void *);
-static void	session_write_cb(struct bufferevent *, void *);
-static void	session_event_cb(struct bufferevent *, short, void *);
+static void	session_read_cb(struct sio *, void *);
+static void	session_write_cb(struct sio *, void *);
+static void	session_event_cb(struct sio *, short, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_target_cb(evutil_socket_t, short, void *);
 static void	session_client_cb(evutil_socket_t, short, void *);
@@ -144,6 +143,7 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
     enum conf_proto listener, int lstat)
 {
 	const struct conf *c = &w->pol->conf;
+	struct relay_end *e;
 	struct session *s;
 	int slot, why;
 
@@ -185,14 +185,19 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	s->lstat->active++;
 	s->lstat->sessions++;
 	/* TCP_NODELAY: inherited from the listener (listener.c) */
-	s->bev = bufferevent_socket_new(w->base, fd, 0);
-	if (s->bev == NULL) {
+	e = &s->relay.end[RELAY_CLIENT];
+	if ((s->io = sio_new_on(&e->ev, fd)) == NULL) {
 		session_close(s, "out_of_memory");
 		return -1;
 	}
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	sio_setcb(s->io, session_read_cb, session_write_cb,
 	    session_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ);
+	event_assign(&e->ev, w->base, fd, EV_READ | EV_WRITE | EV_CLOSED |
+	    EV_ET | EV_PERSIST, session_client_cb, s);
+	if (event_add(&e->ev, NULL) == -1) {
+		session_close(s, "out_of_memory");
+		return -1;
+	}
 	w->ctr.sessions_total++;
 	switch (listener) {
 	case CONF_PROTO_SOCKS5:
@@ -212,7 +217,7 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 		break;
 	}
 	/* an HTTP head may be larger than a SOCKS one: its own bound */
-	bufferevent_setwatermark(s->bev, EV_READ, 0, s->kind ==
+	sio_set_read_hwm(s->io, s->kind ==
 	    SESSION_K_HTTP || s->kind == SESSION_K_SNIFF ?
 	    c->http_head_max + SESSION_PENDING_MAX : SESSION_PENDING_MAX);
 	session_deadline(s, (int64_t)c->to_handshake * 1000);
@@ -498,10 +503,9 @@ session_close(struct session *s, const char *reason)
 	evtimer_del(&s->timer);
 	if (s->http != NULL)
 		session_http_free(s);	/* logs what HTTP has not logged */
-	if (s->bev != NULL) {
-		bufferevent_setfd(s->bev, -1);
-		bufferevent_free(s->bev);
-		s->bev = NULL;
+	if (s->io != NULL) {
+		sio_free(s->io);	/* the socket and event are below */
+		s->io = NULL;
 	}
 	for (i = 0; i < 2; i++) {
 		e = &s->relay.end[i];
@@ -576,7 +580,7 @@ session_linger(struct session *s)
 {
 	struct evbuffer *in;
 
-	if (s->bev == NULL) {
+	if (s->io == NULL) {
 		session_close(s, s->end);
 		return;
 	}
@@ -584,14 +588,16 @@ session_linger(struct session *s)
 	session_set_state(s, SESSION_S_LINGER);
 	s->flags |= SESSION_F_FLUSH_CLOSE;
 	/* the write callback must mean "all written" from now on */
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	in = bufferevent_get_input(s->bev);
+	sio_set_write_low(s->io, 0);
+	in = sio_in(s->io);
 	evbuffer_drain(in, evbuffer_get_length(in));
+	sio_set_greedy(s->io, 1); /* a close after our shutdown shows as
+				     EPOLLHUP: read to the EOF, not less */
 	if (!(s->flags & SESSION_F_CLIENT_EOF))
-		bufferevent_enable(s->bev, EV_READ);
+		sio_read_on(s->io);
 	session_deadline(s, LINGER_MS);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_write_cb(s->bev, s);
+	if (evbuffer_get_length(sio_out(s->io)) == 0)
+		session_write_cb(s->io, s);
 }
 
 /*
@@ -613,7 +619,7 @@ session_fail(struct session *s, uint8_t rep, int status, const char *end,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (s->bev == NULL) {
+	if (s->io == NULL) {
 		session_close(s, end);
 		return;
 	}
@@ -622,7 +628,7 @@ session_fail(struct session *s, uint8_t rep, int status, const char *end,
 		if (rep == SOCKS5_REP_NONE)
 			break;
 		n = socks5_encode_reply(buf, rep, NULL);
-		bufferevent_write(s->bev, buf, n);
+		sio_write(s->io, buf, n);
 		s->rep = rep;
 		s->flags |= SESSION_F_REPLIED;
 		break;
@@ -630,7 +636,7 @@ session_fail(struct session *s, uint8_t rep, int status, const char *end,
 		if (rep == SOCKS5_REP_NONE)
 			break;
 		n = socks4_encode_reply(buf, SOCKS4_REP_REJECTED);
-		bufferevent_write(s->bev, buf, n);
+		sio_write(s->io, buf, n);
 		s->rep = SOCKS4_REP_REJECTED;
 		s->flags |= SESSION_F_REPLIED;
 		break;
@@ -653,12 +659,12 @@ session_fail_raw(struct session *s, const void *msg, size_t len,
 {
 	if (s->end == NULL)
 		s->end = end;
-	if (s->bev != NULL)
-		bufferevent_write(s->bev, msg, len);
+	if (s->io != NULL)
+		sio_write(s->io, msg, len);
 	session_linger(s);
 }
 
-/* ----- bufferevent callbacks (negotiation) ---------------------------- */
+/* ----- client socket callbacks (before a tunnel) ---------------------- */
 
 /*
  * auto listeners: the first byte tells SOCKS5, SOCKS4 and HTTP apart.
@@ -667,7 +673,7 @@ session_fail_raw(struct session *s, const void *msg, size_t len,
 static int
 session_sniff(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = sio_in(s->io);
 	enum session_kind k;
 	unsigned char c;
 
@@ -693,10 +699,10 @@ session_sniff(struct session *s)
 }
 
 static void
-session_read_cb(struct bufferevent *bev, void *arg)
+session_read_cb(struct sio *io, void *arg)
 {
 	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = sio_in(io);
 
 	if (s->state == SESSION_S_LINGER) {
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -724,12 +730,12 @@ session_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-session_write_cb(struct bufferevent *bev, void *arg)
+session_write_cb(struct sio *io, void *arg)
 {
 	struct session *s = arg;
 
 	if (s->flags & SESSION_F_FLUSH_CLOSE) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		if (evbuffer_get_length(sio_out(io)) > 0)
 			return;
 		/* the final answer is out: half-close, read until EOF (or
 		   close now if the client's EOF came already) */
@@ -744,18 +750,18 @@ session_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-session_event_cb(struct bufferevent *bev, short what, void *arg)
+session_event_cb(struct sio *io, short what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
+	(void)io;
 	if (s->state == SESSION_S_LINGER) {
-		if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+		if ((what & SIO_EOF) && !(what & SIO_ERROR) &&
 		    (s->flags & SESSION_F_FLUSH_CLOSE)) {
 			/* the client is done sending; our answer is still
 			   going out: close once it is written */
 			s->flags |= SESSION_F_CLIENT_EOF;
-			bufferevent_disable(s->bev, EV_READ);
+			sio_read_off(s->io);
 			return;
 		}
 		session_close(s, s->end);
@@ -765,12 +771,12 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_http_client_event(s, what);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		s->err = EVUTIL_SOCKET_ERROR();
+	if (what & SIO_ERROR) {
+		s->err = errno;
 		session_close(s, "client_reset");
 		return;
 	}
-	if (!(what & BEV_EVENT_EOF))
+	if (!(what & SIO_EOF))
 		return;
 	switch (s->state) {
 	case SESSION_S_RESOLVING:
@@ -1074,16 +1080,16 @@ session_connected(struct session *s)
 /*
  * The target is connected and reply (len bytes) is the answer that makes
  * the client's connection a tunnel: hand both sockets to the relay, with
- * what the client bufferevent still holds going first.
+ * what the client's sio still holds going first.
  */
 void
 session_relay_start(struct session *s, const void *reply, size_t n)
 {
 	struct relay *r = &s->relay;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *in = sio_in(s->io);
+	struct evbuffer *out = sio_out(s->io);
 	struct relay_end *ce = &r->end[RELAY_CLIENT];
-	int fd = session_client_fd(s);
+	int rd, wr;
 
 	/* unwritten negotiation answers, then the reply, to the client;
 	   what the client sent after its request, to the target */
@@ -1096,20 +1102,13 @@ session_relay_start(struct session *s, const void *reply, size_t n)
 		session_close(s, "out_of_memory");
 		return;
 	}
-	bufferevent_setfd(s->bev, -1);
-	bufferevent_free(s->bev);
-	s->bev = NULL;
+	/* the registration stays; what the sio knew of it goes on */
+	(void)sio_release(s->io, &rd, &wr);
+	s->io = NULL;
+	ce->rd_ready = rd != 0;
+	ce->wr_ready = wr != 0;
 	if (s->flags & SESSION_F_CLIENT_EOF)
 		r->dir[RELAY_UP].eof = 1;
-	event_assign(&ce->ev, s->w->base, fd,
-	    EV_READ | EV_WRITE | EV_ET | EV_PERSIST, session_client_cb, s);
-	if (event_add(&ce->ev, NULL) == -1) {
-		session_close(s, "out_of_memory");
-		return;
-	}
-	/* a fresh registration reports the client's readiness; writing
-	   into an empty socket buffer can start at once */
-	ce->wr_ready = 1;
 	session_set_state(s, SESSION_S_RELAY);
 	r->last_active = clock_ms();
 	if (session_shape(s, r->last_active) == -1) {
@@ -1237,8 +1236,13 @@ session_target_cb(evutil_socket_t fd, short what, void *arg)
 static void
 session_client_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct session *s = arg;
+
 	(void)fd;
-	session_relay_event(arg, RELAY_CLIENT, what);
+	if (s->io != NULL)
+		sio_handle(s->io, what);	/* may free s */
+	else if (s->state == SESSION_S_RELAY)
+		session_relay_event(s, RELAY_CLIENT, what);
 }
 
 static void

@@ -1,6 +1,6 @@
 /*
  * The per-client object and its state machine.  A session starts on a
- * bufferevent (negotiation: SOCKS5, SOCKS4, HTTP heads), resolves and
+ * buffered socket (sio.h: negotiation, HTTP heads and bodies), resolves and
  * connects a target, and then either becomes a tunnel on raw edge-triggered
  * events (relay.c) or, for HTTP requests in absolute form, forwards request
  * after request to origin connections (session_http.c, origin.c).  One
@@ -26,7 +26,7 @@
 #include "../conf/conf.h"
 
 struct auth_user;
-struct bufferevent;
+struct sio;
 struct listener_stats;
 struct policy;
 struct crypt_job;
@@ -84,7 +84,7 @@ struct session {
 	int64_t		t_start;	/* ms: accepted */
 	int64_t		t_deadline;	/* ms: connect must be done by then */
 	int64_t		t_phase;	/* ms: the lookup or connect began */
-	struct bufferevent *bev;	/* client, during negotiation */
+	struct sio	*io;		/* client, until a tunnel starts */
 	struct event	timer;		/* the one deadline of the state */
 	struct relay	relay;		/* ends (sockets, events), dirs */
 	struct dns_waiter dns;		/* while RESOLVING */

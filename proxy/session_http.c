@@ -23,7 +23,6 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "acct.h"
@@ -105,9 +104,9 @@ struct http_state {
 	uint32_t	requests;	/* completed on this connection */
 };
 
-static void	origin_read_cb(struct bufferevent *, void *);
-static void	origin_write_cb(struct bufferevent *, void *);
-static void	origin_event_cb(struct bufferevent *, short, void *);
+static void	origin_read_cb(struct sio *, void *);
+static void	origin_write_cb(struct sio *, void *);
+static void	origin_event_cb(struct sio *, short, void *);
 static void	pump_request(struct session *);
 static void	throttle_cb(evutil_socket_t, short, void *);
 static int	pump_response(struct session *);
@@ -163,9 +162,8 @@ session_http_init(struct session *s)
 	http_parser_init(&s->http->parser);
 	evtimer_assign(&s->http->throttle, s->w->base, throttle_cb, s);
 	/* the client's write callback reports room for more response */
-	bufferevent_setwatermark(s->bev, EV_WRITE, BODY_HWM / 2, 0);
-	(void)bufferevent_set_max_single_read(s->bev, BODY_IO_MAX);
-	(void)bufferevent_set_max_single_write(s->bev, BODY_IO_MAX);
+	sio_set_write_low(s->io, BODY_HWM / 2);
+	sio_set_max_read(s->io, BODY_IO_MAX);
 	return 0;
 }
 
@@ -296,7 +294,7 @@ respond(struct session *s, int status, int keep, const char *extra,
     const char *fmt, ...)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = sio_out(s->io);
 	size_t before = evbuffer_get_length(out);
 	char body[600];
 	va_list ap;
@@ -345,14 +343,8 @@ fail_request(struct session *s, int status, const char *end, const char *why)
 		slog_info(s, "%s %s: %s (response cut)", h->method,
 		    h->url ? h->url : "-", why);
 		log_request(s, end);
-		if (s->bev != NULL) {
-			struct evbuffer *out = bufferevent_get_output(s->bev);
-
-			/* a bufferevent keeps its output's front frozen */
-			evbuffer_unfreeze(out, 1);
-			(void)evbuffer_write(out, bufferevent_getfd(s->bev));
-			evbuffer_freeze(out, 1);
-		}
+		if (s->io != NULL)	/* no callbacks: s is closing */
+			(void)evbuffer_write(sio_out(s->io), sio_fd(s->io));
 		session_close(s, end);
 		return;
 	}
@@ -407,7 +399,7 @@ answered(struct session *s, const struct http_head *hd, int keep,
 {
 	struct http_state *h = s->http;
 
-	evbuffer_drain(bufferevent_get_input(s->bev), hd->skipped +
+	evbuffer_drain(sio_in(s->io), hd->skipped +
 	    hd->head_len);
 	log_request(s, end);
 	h->requests++;
@@ -417,7 +409,7 @@ answered(struct session *s, const struct http_head *hd, int keep,
 	}
 	http_parser_init(&h->parser);
 	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
-	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+	if (evbuffer_get_length(sio_in(s->io)) > 0)
 		parse_request(s);
 }
 
@@ -430,7 +422,7 @@ static void
 serve_pac(struct session *s, const struct http_head *hd)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = sio_out(s->io);
 	union sockaddr_u local, at;
 	socklen_t sl = sizeof(local);
 	char route[PAC_ROUTE_MAX], *text;
@@ -439,7 +431,7 @@ serve_pac(struct session *s, const struct http_head *hd)
 	    !h->client_eof;
 
 	memset(&local, 0, sizeof(local));
-	if (getsockname(bufferevent_getfd(s->bev), &local.sa, &sl) == -1 ||
+	if (getsockname(sio_fd(s->io), &local.sa, &sl) == -1 ||
 	    (pac_reached(s->lstat != NULL && s->lstat->addr.sa.sa_family !=
 	    AF_UNSPEC ? &s->lstat->addr : &local, &local, &at),
 	    pac_route(route, sizeof(route), s->listener, &at)) == -1 ||
@@ -584,8 +576,8 @@ check_credentials(struct session *s, const char *p, const struct http_head *hd)
 
 /*
  * A head written into space reserved at the end of an evbuffer, in one
- * piece: one reservation and one commit rather than an evbuffer_add() (and,
- * on a bufferevent's output, a run of its callbacks) per field.  cap is an
+ * piece: one reservation and one commit rather than an evbuffer_add() (and
+ * a run of the output's callbacks) per field.  cap is an
  * upper bound of the head's size worked out from what it is made of, so
  * the writes below never run short; if one would, it is cut rather than
  * overrun.
@@ -749,17 +741,17 @@ start_forward(struct session *s, struct origin_conn *oc)
 	h->oc = oc;
 	oc->requests++;
 	s->connected = oc->addr;
-	bufferevent_setcb(oc->bev, origin_read_cb, origin_write_cb,
+	sio_setcb(oc->io, origin_read_cb, origin_write_cb,
 	    origin_event_cb, s);
-	bufferevent_setwatermark(oc->bev, EV_WRITE, BODY_HWM / 2, 0);
-	bufferevent_setwatermark(oc->bev, EV_READ, 0, BODY_HWM);
-	(void)bufferevent_set_max_single_read(oc->bev, BODY_IO_MAX);
-	(void)bufferevent_set_max_single_write(oc->bev, BODY_IO_MAX);
-	bufferevent_enable(oc->bev, EV_READ | EV_WRITE);
+	sio_set_write_low(oc->io, BODY_HWM / 2);
+	sio_set_read_hwm(oc->io, BODY_HWM);
+	sio_set_max_read(oc->io, BODY_IO_MAX);
+	sio_set_greedy(oc->io, 1);	/* we wait on its answer */
+	sio_read_on(oc->io);
 	session_set_state(s, SESSION_S_HTTP_FORWARD);
 	h->resp = RESP_HEAD;
 	http_parser_init(&h->resp_parser);
-	out = bufferevent_get_output(oc->bev);
+	out = sio_out(oc->io);
 	h->up += evbuffer_get_length(h->head);
 	(void)session_charge(s, evbuffer_get_length(h->head), 0);
 	evbuffer_add(out, evbuffer_pullup(h->head, -1),
@@ -840,7 +832,7 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	struct http_state *h = s->http;
 	struct worker *w = s->w;
 	const struct conf *c;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = sio_in(s->io);
 	struct origin_conn *oc;
 	struct rules_verdict v;
 	union sockaddr_u ip;
@@ -944,6 +936,8 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	http_chunked_init(&h->req_chunk, (uint32_t)c->http_head_max);
 	h->req_done = hd->framing == HTTP_BODY_NONE;
 	evbuffer_drain(in, hd->skipped + hd->head_len);
+	if (!h->req_done)
+		sio_set_greedy(s->io, 1);	/* we wait on the body */
 
 	if ((oc = origin_pool_get(&w->origins, pool_key(s, key))) != NULL) {
 		session_rules(s, &oc->addr, &v);
@@ -967,7 +961,7 @@ static int
 parse_request(struct session *s)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = sio_in(s->io);
 	struct http_limits lim = limits(s);
 	struct http_head *hd = s->w->http_head;
 	enum codec_result r;
@@ -1001,8 +995,6 @@ parse_request(struct session *s)
 /*
  * Bytes from the client: a head to parse, or body bytes to forward.
  */
-static void	read_more(struct bufferevent *, size_t);
-
 int
 session_http_input(struct session *s)
 {
@@ -1010,13 +1002,6 @@ session_http_input(struct session *s)
 	case SESSION_S_HTTP_HEAD:
 		return parse_request(s);
 	case SESSION_S_HTTP_FORWARD:
-		if (!s->http->req_done && !s->http->tunnel) {
-			size_t have = evbuffer_get_length(
-			    bufferevent_get_input(s->bev));
-
-			if (have < BODY_HWM)
-				read_more(s->bev, BODY_HWM - have);
-		}
 		pump_request(s);
 		return 0;
 	default:
@@ -1065,9 +1050,9 @@ http_allow(struct session *s, int d, size_t want)
 	if (want > 0)
 		return want;
 	if (d == RELAY_UP)
-		bufferevent_disable(s->bev, EV_READ);
+		sio_read_off(s->io);
 	else if (h->oc != NULL)
-		bufferevent_disable(h->oc->bev, EV_READ);
+		sio_read_off(h->oc->io);
 	h->throttled |= 1u << d;
 	if (!evtimer_pending(&h->throttle, NULL)) {
 		tv.tv_sec = (time_t)(wait / 1000);
@@ -1123,13 +1108,13 @@ throttle_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	h->throttled = 0;
 	if ((t & (1u << RELAY_DOWN)) && h->oc != NULL && !h->origin_paused) {
-		bufferevent_enable(h->oc->bev, EV_READ);
+		sio_read_on(h->oc->io);
 		if (pump_response(s) == -1)
 			return;
 	}
 	if ((t & (1u << RELAY_UP)) && !h->client_paused &&
 	    s->state == SESSION_S_HTTP_FORWARD) {
-		bufferevent_enable(s->bev, EV_READ);
+		sio_read_on(s->io);
 		pump_request(s);
 	}
 }
@@ -1140,18 +1125,18 @@ static void
 pump_request(struct session *s)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = sio_in(s->io);
 	struct evbuffer *out;
 	size_t avail, n, used, doff, dlen, step;
 	const char *p;
 
 	if (h->oc == NULL)
 		return;
-	out = bufferevent_get_output(h->oc->bev);
+	out = sio_out(h->oc->io);
 	while (!h->req_done && (avail = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) >= BODY_HWM) {
 			/* the origin is slow: stop reading the client */
-			bufferevent_disable(s->bev, EV_READ);
+			sio_read_off(s->io);
 			h->client_paused = 1;
 			return;
 		}
@@ -1190,8 +1175,10 @@ pump_request(struct session *s)
 				goto quota;
 		}
 	}
+	if (h->req_done)
+		sio_set_greedy(s->io, 0);
 	if (h->req_done && h->client_paused) {
-		bufferevent_enable(s->bev, EV_READ);
+		sio_read_on(s->io);
 		h->client_paused = 0;
 	}
 	if (h->req_done && h->resp == RESP_DONE)
@@ -1204,16 +1191,16 @@ quota:
 }
 
 static void
-origin_write_cb(struct bufferevent *bev, void *arg)
+origin_write_cb(struct sio *io, void *arg)
 {
 	struct session *s = arg;
 	struct http_state *h = s->http;
 
-	(void)bev;
+	(void)io;
 	if (h->client_paused) {
 		/* the origin caught up: read the client again */
 		h->client_paused = 0;
-		bufferevent_enable(s->bev, EV_READ);
+		sio_read_on(s->io);
 		pump_request(s);
 	}
 }
@@ -1229,7 +1216,7 @@ session_http_client_drained(struct session *s)
 	if (h == NULL || !h->origin_paused || h->oc == NULL)
 		return;
 	h->origin_paused = 0;
-	bufferevent_enable(h->oc->bev, EV_READ);
+	sio_read_on(h->oc->io);
 	pump_response(s);
 }
 
@@ -1298,7 +1285,7 @@ upgrade_to_tunnel(struct session *s)
 {
 	struct http_state *h = s->http;
 	struct relay_end *e = &s->relay.end[RELAY_TARGET];
-	struct evbuffer *left = bufferevent_get_input(h->oc->bev);
+	struct evbuffer *left = sio_in(h->oc->io);
 	size_t n = evbuffer_get_length(left);
 	char *copy = NULL;
 
@@ -1327,8 +1314,8 @@ static int
 response_head(struct session *s, const char *p, const struct http_head *hd)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *in = bufferevent_get_input(h->oc->bev);
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *in = sio_in(h->oc->io);
+	struct evbuffer *out = sio_out(s->io);
 	size_t before = evbuffer_get_length(out);
 
 	if (hd->status >= 100 && hd->status < 200 && hd->status != 101) {
@@ -1386,8 +1373,8 @@ static int
 response_body(struct session *s)
 {
 	struct http_state *h = s->http;
-	struct evbuffer *in = bufferevent_get_input(h->oc->bev);
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *in = sio_in(h->oc->io);
+	struct evbuffer *out = sio_out(s->io);
 	size_t avail = evbuffer_get_length(in), n, used, step, doff, dlen;
 	size_t moved = 0;
 	const char *p;
@@ -1396,7 +1383,7 @@ response_body(struct session *s)
 		return 1;
 	if (evbuffer_get_length(out) >= BODY_HWM) {
 		/* the client is slow: stop reading the origin */
-		bufferevent_disable(h->oc->bev, EV_READ);
+		sio_read_off(h->oc->io);
 		h->origin_paused = 1;
 		return 1;
 	}
@@ -1474,7 +1461,7 @@ pump_response(struct session *s)
 	int status, rc;
 
 	while (h->oc != NULL) {
-		in = bufferevent_get_input(h->oc->bev);
+		in = sio_in(h->oc->io);
 		switch (h->resp) {
 		case RESP_HEAD:
 			len = evbuffer_get_length(in);
@@ -1515,61 +1502,11 @@ pump_response(struct session *s)
 	return -1;
 }
 
-/*
- * libevent 2.1 reads at most 4 KiB per call into a bufferevent
- * (EVBUFFER_MAX_READ), once per wake: a body moved that way costs an
- * epoll round, a FIONREAD and a readv per 4 KiB (strace: 3 Gbit/s for a
- * download that CONNECT relays at 14).  While a body streams, after
- * libevent's read, take what the socket holds in one large readv, up to
- * room.  EOF and errors are left to the bufferevent's next read, which
- * reports them as before.
- */
 static void
-read_more(struct bufferevent *bev, size_t room)
+origin_read_cb(struct sio *io, void *arg)
 {
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_iovec v[2];
-	struct iovec iov[2];
-	size_t left;
-	ssize_t got;
-	int i, n;
-
-	if (room > BODY_IO_MAX)
-		room = BODY_IO_MAX;
-	if (room < 4096)
-		return;
-	evbuffer_unfreeze(in, 0);	/* a bufferevent keeps it frozen */
-	if ((n = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2)) <= 0) {
-		evbuffer_freeze(in, 0);
-		return;
-	}
-	for (i = 0, left = room; i < n; i++) {
-		if (v[i].iov_len > left)
-			v[i].iov_len = left;
-		left -= v[i].iov_len;
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	got = readv(bufferevent_getfd(bev), iov, n);
-	for (i = 0, left = got > 0 ? (size_t)got : 0; i < n; i++) {
-		if (v[i].iov_len > left)
-			v[i].iov_len = left;
-		left -= v[i].iov_len;
-	}
-	evbuffer_commit_space(in, v, got > 0 ? n : 0);
-	evbuffer_freeze(in, 0);
-}
-
-static void
-origin_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-	struct http_state *h = s->http;
-	size_t have = evbuffer_get_length(bufferevent_get_input(bev));
-
-	if (h->resp == RESP_BODY && have < BODY_HWM)
-		read_more(bev, BODY_HWM - have);
-	pump_response(s);
+	(void)io;
+	pump_response(arg);
 }
 
 /* Send the request again on a fresh connection (a pooled one was stale). */
@@ -1592,18 +1529,18 @@ retry_fresh(struct session *s)
 }
 
 static void
-origin_event_cb(struct bufferevent *bev, short what, void *arg)
+origin_event_cb(struct sio *io, short what, void *arg)
 {
 	struct session *s = arg;
 	struct http_state *h = s->http;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+	struct evbuffer *in = sio_in(io);
+	int err = (what & SIO_ERROR) ? errno : 0;
 
-	if ((what & BEV_EVENT_ERROR) && h->resp != RESP_DONE) {
+	if ((what & SIO_ERROR) && h->resp != RESP_DONE) {
 		/* a write error (an origin that answered early and reset the
 		   request body it did not read) can come before its answer
 		   was read: take what the kernel still holds first */
-		while (evbuffer_read(in, bufferevent_getfd(bev), 65536) > 0)
+		while (evbuffer_read(in, sio_fd(io), 65536) > 0)
 			;
 		if (evbuffer_get_length(in) > 0 && pump_response(s) == -1)
 			return;
@@ -1614,7 +1551,7 @@ origin_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (h->resp == RESP_BODY && h->resp_framing == HTTP_BODY_CLOSE &&
-	    !(what & BEV_EVENT_ERROR)) {
+	    !(what & SIO_ERROR)) {
 		/* the close is the end of this body */
 		pump_response(s);
 		h->resp = RESP_DONE;
@@ -1659,9 +1596,10 @@ request_complete(struct session *s)
 	log_request(s, "done");
 	h->requests++;
 	h->origin_paused = 0;
+	sio_set_greedy(s->io, 0);
 	if (h->client_paused) {
 		h->client_paused = 0;
-		bufferevent_enable(s->bev, EV_READ);
+		sio_read_on(s->io);
 	}
 	if (!h->client_ka) {
 		session_linger(s);
@@ -1671,7 +1609,7 @@ request_complete(struct session *s)
 	http_parser_init(&h->parser);
 	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
 	/* a pipelined request may be waiting already */
-	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+	if (evbuffer_get_length(sio_in(s->io)) > 0)
 		parse_request(s);
 }
 
@@ -1685,12 +1623,12 @@ session_http_client_event(struct session *s, short what)
 {
 	struct http_state *h = s->http;
 
-	if (what & BEV_EVENT_ERROR) {
-		s->err = EVUTIL_SOCKET_ERROR();
+	if (what & SIO_ERROR) {
+		s->err = errno;
 		session_close(s, "client_reset");
 		return;
 	}
-	if (!(what & BEV_EVENT_EOF))
+	if (!(what & SIO_EOF))
 		return;
 	h->client_eof = 1;
 	h->client_ka = 0;
@@ -1727,7 +1665,7 @@ session_http_timeout(struct session *s)
 
 	if (s->state == SESSION_S_HTTP_HEAD) {
 		if (h->requests > 0 && evbuffer_get_length(
-		    bufferevent_get_input(s->bev)) == 0) {
+		    sio_in(s->io)) == 0) {
 			s->flags |= SESSION_F_LOGGED;
 			session_close(s, "keepalive_timeout");
 			return;

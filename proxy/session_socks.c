@@ -1,6 +1,6 @@
 /*
  * SOCKS5 (RFC 1928, RFC 1929) and SOCKS4/4a negotiation on a session's
- * client bufferevent: parse with the pure codecs, answer, and hand the
+ * client socket (its sio): parse with the pure codecs, answer, and hand the
  * target to session_target().  See session.h.
  */
 #include <sys/socket.h>
@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "clock.h"
 #include "server.h"
@@ -50,7 +49,7 @@ auth_accepted(struct session *s)
 	uint8_t buf[2];
 
 	socks5_encode_auth_status(buf, SOCKS5_AUTH_OK);
-	bufferevent_write(s->bev, buf, 2);
+	sio_write(s->io, buf, 2);
 	session_set_state(s, SESSION_S_S5_REQUEST);
 }
 
@@ -173,7 +172,7 @@ socks5_connect(struct session *s, const struct socks5_request *rq)
 int
 session_socks5_input(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = sio_in(s->io);
 	struct socks5_greeting g;
 	struct socks5_auth a;
 	struct socks5_request rq;
@@ -215,7 +214,7 @@ session_socks5_input(struct session *s)
 				session_fail_raw(s, buf, 2, "no_method");
 				return -1;
 			}
-			bufferevent_write(s->bev, buf, 2);
+			sio_write(s->io, buf, 2);
 			session_set_state(s, method == SOCKS5_METHOD_USERPASS ?
 			    SESSION_S_S5_AUTH : SESSION_S_S5_REQUEST);
 			break;
@@ -315,7 +314,7 @@ socks4_allowed(struct session *s, const struct socks4_request *rq)
 int
 session_socks4_input(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = sio_in(s->io);
 	struct socks4_request rq;
 	const uint8_t *p;
 	size_t len, used = 0;

@@ -470,7 +470,7 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 	if (acct_log_open(&w->alog, c->access_log, (int)c->log_format,
 	    c->syslog_socket, w->base, err, errlen) == -1)
 		return -1;
-	if (origin_pool_init(&w->origins, c->pool_idle > 0 ?
+	if (origin_pool_init(&w->origins, w->base, c->pool_idle > 0 ?
 	    (size_t)c->pool_max : 0, (size_t)c->pool_per_origin,
 	    c->pool_idle) == -1 ||
 	    (w->http_head = malloc(sizeof(*w->http_head))) == NULL) {

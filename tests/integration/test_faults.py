@@ -993,7 +993,7 @@ def fault_emfile_http_paths(fx):
 
 @test
 def fault_pool_inside_fd_budget(fx):
-    """Idle origin connections of the HTTP pool (http.pool_max 256, 8 per
+    """Idle origin connections of the HTTP pool (http.pool_max 256, 64 per
     origin) count against the descriptor budget (2 per session): under
     RLIMIT_NOFILE 64 (budget: 20 sessions), requests to a few origins
     fill the pool, and yet 15 tunnels (within the budget) are served at

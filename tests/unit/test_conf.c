@@ -824,7 +824,7 @@ test_http_auth_log_keys(void **state)
 	assert_int_equal(c.http_keepalive, 60);
 	assert_int_equal(c.pool_idle, 10);
 	assert_int_equal(c.pool_max, 256);
-	assert_int_equal(c.pool_per_origin, 8);
+	assert_int_equal(c.pool_per_origin, 64);
 	assert_string_equal(c.realm, "sluice");
 	assert_int_equal(c.socks4_userid, 0);
 	assert_int_equal(c.remember_client, 0);

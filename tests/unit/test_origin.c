@@ -45,7 +45,7 @@ setup(void **state)
 	memset(&fx, 0, sizeof(fx));
 	fx.base = event_base_new();
 	assert_non_null(fx.base);
-	assert_int_equal(origin_pool_init(&fx.pool, 4, 2, 30), 0);
+	assert_int_equal(origin_pool_init(&fx.pool, fx.base, 4, 2, 30), 0);
 	for (i = 0; i < NCONN; i++)
 		fx.peer[i] = -1;
 	fx.addr.in.sin_family = AF_INET;
@@ -85,8 +85,8 @@ conn(struct fx *fx, int i, const char *key)
 }
 
 /*
- * Whether the proxy's end of pair i was closed (EOF on the peer).  libevent
- * 2.1 finishes freeing a bufferevent, closing its socket, from the loop.
+ * Whether the proxy's end of pair i was closed (EOF on the peer), after
+ * the loop ran what was pending.
  */
 static int
 closed(struct fx *fx, int i)

@@ -1,0 +1,425 @@
+/*
+ * Buffered socket I/O on one edge-triggered event (see sio.h).
+ *
+ * Readiness is kept as two bits: an edge sets them, EAGAIN (or a short
+ * read or write) clears them.  A short read is taken to mean "drained":
+ * with EPOLLET a later arrival raises a new edge.  What a short read can
+ * hide is an end that came with the last bytes: a FIN shows as EV_CLOSED
+ * (EPOLLRDHUP), and with it seen reads go on until they return 0; but a
+ * reset (EPOLLERR) or a close after we shut our side (EPOLLHUP) is
+ * reported by libevent 2.1 as plain READ|WRITE, like any edge.  So an
+ * owner that waits on a socket's bytes (an upload, a response, a lingering
+ * close) makes it greedy: reads go on to EAGAIN, one syscall more per wake.
+ * Where it does not wait on them (a keep-alive client between requests, an
+ * idle pooled origin) the short read is trusted: a reset missed there is
+ * found by the next write or the next timeout.
+ *
+ * Activation instead of syscalls: output queued by a callback and a read
+ * left for later (budget, or a watermark that lifted) are run by
+ * event_active() on the sio's own event, which the loop runs in the same
+ * turn, after the callbacks already pending.  Several pieces of output
+ * queued in one turn leave in one writev.
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "sio.h"
+
+#define SIO_READ_SMALL	(4096 - 128)	/* a first read: one 4 KiB chunk of
+					   libevent's (its header included) */
+#define SIO_READ_MAX	(64 * 1024)	/* default largest read */
+#define SIO_IOV		64		/* chunks per writev */
+
+static void
+out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct sio *io = arg;
+
+	(void)b;
+	if (info->n_added == 0 || io->wr_sched || !io->wr_ready || io->failed)
+		return;
+	io->wr_sched = 1;
+	event_active(io->ev, EV_WRITE, 1);
+}
+
+static void
+schedule_read(struct sio *io)
+{
+	if (io->rd_sched || !io->rd_ready || !io->rd_on || io->eof ||
+	    io->failed)
+		return;
+	if (io->rd_hwm != 0 && evbuffer_get_length(io->in) >= io->rd_hwm)
+		return;
+	io->rd_sched = 1;
+	event_active(io->ev, EV_READ, 1);
+}
+
+/* The consumer took input: a read stopped by the watermark may go on. */
+static void
+in_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct sio *io = arg;
+
+	(void)b;
+	if (info->n_deleted > 0 && io->rd_hwm != 0)
+		schedule_read(io);
+}
+
+static void
+own_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	sio_handle(arg, what);
+}
+
+static struct sio *
+sio_alloc(int fd)
+{
+	struct sio *io;
+
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		return NULL;
+	io->fd = fd;
+	io->rd_max = SIO_READ_MAX;
+	io->wr_ready = 1;	/* a socket buffer starts empty */
+	io->rd_on = 1;
+	if ((io->in = evbuffer_new()) == NULL ||
+	    (io->out = evbuffer_new()) == NULL ||
+	    evbuffer_add_cb(io->out, out_cb, io) == NULL ||
+	    evbuffer_add_cb(io->in, in_cb, io) == NULL) {
+		if (io->in != NULL)
+			evbuffer_free(io->in);
+		if (io->out != NULL)
+			evbuffer_free(io->out);
+		free(io);
+		return NULL;
+	}
+	return io;
+}
+
+/*
+ * On fd, with an event of its own (registered here, closed with the sio
+ * when close_fd).  NULL on failure (fd untouched).
+ */
+struct sio *
+sio_new(struct event_base *base, int fd, int close_fd)
+{
+	struct sio *io;
+
+	if ((io = sio_alloc(fd)) == NULL)
+		return NULL;
+	io->ev = &io->own_ev;
+	io->owned_ev = 1;
+	io->close_fd = close_fd != 0;
+	event_assign(io->ev, base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_ET |
+	    EV_PERSIST, own_cb, io);
+	if (event_add(io->ev, NULL) == -1) {
+		io->close_fd = 0;
+		sio_free(io);
+		return NULL;
+	}
+	return io;
+}
+
+/*
+ * On fd, whose event ev the owner assigned (EV_READ | EV_WRITE | EV_CLOSED
+ * | EV_ET | EV_PERSIST) and added; its callback calls sio_handle().  The
+ * socket and the event stay the owner's.
+ */
+struct sio *
+sio_new_on(struct event *ev, int fd)
+{
+	struct sio *io;
+
+	if ((io = sio_alloc(fd)) == NULL)
+		return NULL;
+	io->ev = ev;
+	return io;
+}
+
+static void
+destroy(struct sio *io)
+{
+	evbuffer_free(io->in);
+	evbuffer_free(io->out);
+	free(io);
+}
+
+/*
+ * Close it (its socket too when it owns it).  Inside one of its callbacks
+ * the memory lives on until the dispatcher returns; nothing runs for it
+ * any more.
+ */
+void
+sio_free(struct sio *io)
+{
+	if (io == NULL || io->dead)
+		return;
+	io->dead = 1;
+	io->failed = 1;
+	io->readcb = io->writecb = NULL;
+	io->eventcb = NULL;
+	if (io->owned_ev)
+		event_del(io->ev);
+	if (io->close_fd && io->fd != -1)
+		close(io->fd);
+	io->fd = -1;
+	if (io->busy == 0)
+		destroy(io);
+}
+
+/*
+ * Give the socket back without closing it (it becomes a tunnel's): what
+ * the buffers held is lost, so take it first.  With rd and wr, what is
+ * known of its readiness.  Returns the descriptor.
+ */
+int
+sio_release(struct sio *io, int *rd, int *wr)
+{
+	int fd = io->fd;
+
+	if (rd != NULL)
+		*rd = io->rd_ready;
+	if (wr != NULL)
+		*wr = io->wr_ready;
+	io->close_fd = 0;
+	sio_free(io);
+	return fd;
+}
+
+void
+sio_setcb(struct sio *io, sio_data_cb readcb, sio_data_cb writecb,
+    sio_event_cb eventcb, void *arg)
+{
+	io->readcb = readcb;
+	io->writecb = writecb;
+	io->eventcb = eventcb;
+	io->arg = arg;
+}
+
+/* EOF (err 0: reading ends, writing goes on) or an error (both end). */
+static void
+fail(struct sio *io, short what, int err)
+{
+	if (what & SIO_ERROR)
+		io->failed = 1;
+	io->eof = 1;
+	io->rd_on = 0;
+	if (io->eventcb != NULL) {
+		errno = err;
+		io->eventcb(io, what, io->arg);
+	}
+}
+
+/*
+ * Write what the output holds until it is empty or the socket is full.
+ */
+static void
+flush(struct sio *io)
+{
+	struct evbuffer_iovec v[SIO_IOV];
+	struct iovec iov[SIO_IOV];
+	size_t len, want;
+	ssize_t n;
+	int i, nv, wrote = 0;
+
+	while (io->wr_ready && (len = evbuffer_get_length(io->out)) > 0) {
+		nv = evbuffer_peek(io->out, (ev_ssize_t)len, NULL, v, SIO_IOV);
+		if (nv > SIO_IOV)
+			nv = SIO_IOV;
+		for (i = 0, want = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+			want += v[i].iov_len;
+		}
+		n = writev(io->fd, iov, nv);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				io->wr_ready = 0;
+				break;
+			}
+			fail(io, SIO_ERROR, errno);
+			return;
+		}
+		evbuffer_drain(io->out, (size_t)n);
+		wrote = 1;
+		if ((size_t)n < want)
+			io->wr_ready = 0;	/* the socket buffer is full */
+	}
+	if (wrote && io->writecb != NULL &&
+	    evbuffer_get_length(io->out) <= io->wr_low)
+		io->writecb(io, io->arg);
+}
+
+/*
+ * One read: a small one unless the last read filled its buffer, never
+ * more than rd_max or the room under the watermark.
+ */
+static void
+do_read(struct sio *io)
+{
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t room = io->rd_max, have, left;
+	ssize_t got;
+	int i, n;
+
+	if (io->rd_hwm != 0) {
+		have = evbuffer_get_length(io->in);
+		if (have >= io->rd_hwm)
+			return;		/* in_cb resumes it */
+		if (io->rd_hwm - have < room)
+			room = io->rd_hwm - have;
+	}
+	if (!io->rd_big && room > SIO_READ_SMALL)
+		room = SIO_READ_SMALL;
+	if ((n = evbuffer_reserve_space(io->in, (ev_ssize_t)room, v, 2)) <= 0) {
+		fail(io, SIO_ERROR, ENOMEM);
+		return;
+	}
+	for (i = 0, left = room; i < n; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	got = readv(io->fd, iov, n);
+	if (got <= 0) {
+		evbuffer_commit_space(io->in, v, 0);
+		if (got == 0) {
+			io->rd_ready = 0;
+			fail(io, SIO_EOF, 0);
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			io->rd_ready = 0;
+			io->rd_big = 0;
+		} else if (errno == EINTR)
+			schedule_read(io);
+		else
+			fail(io, SIO_ERROR, errno);
+		return;
+	}
+	for (i = 0, left = (size_t)got; i < n; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	evbuffer_commit_space(io->in, v, n);
+	io->rd_big = (size_t)got == room;
+	if (io->readcb != NULL)
+		io->readcb(io, io->arg);
+	if (io->dead)
+		return;
+	/* the owner said after looking at the bytes whether it waits on
+	   this socket (greedy): then only EAGAIN or the EOF ends a read */
+	if ((size_t)got < room && !io->rd_hup && !io->greedy)
+		io->rd_ready = 0;	/* drained; a new edge says more */
+	schedule_read(io);		/* more to read: after the others */
+}
+
+/*
+ * An edge came while we do not read (paused, or the input is full): a
+ * reset then shows as nothing but that edge (libevent reports EPOLLERR as
+ * READ|WRITE), and with nothing to write it would go unseen until a
+ * timeout.  Ask the socket.
+ */
+static void
+probe(struct sio *io)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+	    err != 0)
+		fail(io, SIO_ERROR, err);
+}
+
+/*
+ * The event fired (or was activated): write what is queued, then read.
+ */
+void
+sio_handle(struct sio *io, short what)
+{
+	io->busy++;
+	io->rd_sched = io->wr_sched = 0;
+	if (what & EV_READ)
+		io->rd_ready = 1;
+	if (what & EV_CLOSED)
+		io->rd_ready = io->rd_hup = 1;
+	if (what & EV_WRITE)
+		io->wr_ready = 1;
+	if (!io->failed && io->wr_ready && evbuffer_get_length(io->out) > 0)
+		flush(io);
+	if (!io->dead && !io->failed && !io->eof && io->rd_ready) {
+		if (io->rd_on && (io->rd_hwm == 0 ||
+		    evbuffer_get_length(io->in) < io->rd_hwm))
+			do_read(io);
+		else if (what & (EV_READ | EV_CLOSED))
+			probe(io);
+	}
+	if (--io->busy == 0 && io->dead)
+		destroy(io);
+}
+
+void
+sio_read_on(struct sio *io)
+{
+	if (io->rd_on || io->eof || io->failed)
+		return;
+	io->rd_on = 1;
+	schedule_read(io);
+}
+
+void
+sio_read_off(struct sio *io)
+{
+	io->rd_on = 0;
+}
+
+/* Reads stop while the input holds hwm bytes (0: no bound). */
+void
+sio_set_read_hwm(struct sio *io, size_t hwm)
+{
+	io->rd_hwm = hwm;
+	schedule_read(io);
+}
+
+/*
+ * Whether the owner waits on this socket's bytes (an upload, a response
+ * in progress, a lingering close): then reads go on to EAGAIN or the EOF,
+ * since a reset that came with the last bytes raises no edge of its own.
+ */
+void
+sio_set_greedy(struct sio *io, int on)
+{
+	io->greedy = on != 0;
+	if (on)
+		schedule_read(io);
+}
+
+/* Queue len bytes; they leave in this loop turn.  0, or -1 (ENOMEM). */
+int
+sio_write(struct sio *io, const void *data, size_t len)
+{
+	return evbuffer_add(io->out, data, len);
+}
+
+/* Write now what is queued (the caller is about to look at the result). */
+void
+sio_flush(struct sio *io)
+{
+	io->busy++;
+	if (!io->failed && io->wr_ready)
+		flush(io);
+	if (--io->busy == 0 && io->dead)
+		destroy(io);
+}
