@@ -58,6 +58,7 @@ struct snap {
 	struct resolver_stats rs;
 	size_t		pool_idle;
 	uint64_t	pool_reused;
+	uint64_t	spliced, copied;	/* relay pool: bytes moved */
 	uint64_t	live_up, live_down;	/* bytes of live sessions */
 	struct listener_stats *lstats;		/* copies */
 	int		nlstats;
@@ -275,7 +276,7 @@ render_metrics(struct server *srv, const struct snap *sn, int n,
 	struct resolver_stats rs;
 	struct listener_stats *ls = NULL;
 	struct client_walk cw = { b, 0 };
-	uint64_t up, down, reused = 0;
+	uint64_t up, down, reused = 0, spliced = 0, copied = 0;
 	size_t i, idle = 0;
 	char a[NETADDR_STRLEN];
 	int j, m, nls = 0;
@@ -291,6 +292,8 @@ render_metrics(struct server *srv, const struct snap *sn, int n,
 		down += sn[j].live_down;
 		idle += sn[j].pool_idle;
 		reused += sn[j].pool_reused;
+		spliced += sn[j].spliced;
+		copied += sn[j].copied;
 	}
 	up += k.bytes_up;
 	down += k.bytes_down;
@@ -371,6 +374,13 @@ render_metrics(struct server *srv, const struct snap *sn, int n,
 	    "HTTP requests sent on a reused origin connection.");
 	evbuffer_add_printf(b, "sluice_origin_pool_reused_total %" PRIu64 "\n",
 	    reused);
+	metric(b, "sluice_relay_bytes_total", "counter",
+	    "Bytes moved by tunnels and large HTTP bodies, by how: splice() "
+	    "(zero-copy) or read/write (the first bytes of each direction).");
+	evbuffer_add_printf(b, "sluice_relay_bytes_total{how=\"splice\"} %"
+	    PRIu64 "\n", spliced);
+	evbuffer_add_printf(b, "sluice_relay_bytes_total{how=\"copy\"} %"
+	    PRIu64 "\n", copied);
 
 	metric(b, "sluice_listener_sessions_active", "gauge",
 	    "Sessions open now, per listener.");
@@ -555,6 +565,8 @@ snap_counters(struct worker *w, struct snap *sn)
 	sn->rs = *resolver_stats(w->resolver);
 	sn->pool_idle = w->origins.idle;
 	sn->pool_reused = w->origins.reused;
+	sn->spliced = w->relay_pool.spliced;
+	sn->copied = w->relay_pool.copied;
 	for (s = w->sessions; s != NULL; s = s->next) {
 		session_http_live(s, &hu, &hd);
 		sn->live_up += s->relay.dir[RELAY_UP].bytes + hu;

@@ -130,8 +130,8 @@ buf_put(struct relay_pool *p, struct relay_buf *b)
 }
 
 /* A pipe, or NULL when the pool is at its limit or pipe2() fails. */
-static struct relay_pipe *
-pipe_get(struct relay_pool *p)
+struct relay_pipe *
+relay_pipe_get(struct relay_pool *p)
 {
 	struct relay_pipe *pp;
 	int fds[2], n;
@@ -165,8 +165,8 @@ pipe_get(struct relay_pool *p)
 }
 
 /* Back to the pool if empty; a pipe with bytes stuck in it is closed. */
-static void
-pipe_put(struct relay_pool *p, struct relay_pipe *pp)
+void
+relay_pipe_put(struct relay_pool *p, struct relay_pipe *pp)
 {
 	p->pipes_out--;
 	if (pp->bytes == 0 && p->npipes < POOL_KEEP_PIPES) {
@@ -306,7 +306,7 @@ flush_dir(struct relay *r, int d)
 			r->pool->spliced += (uint64_t)n;
 		}
 		dir->pipe = NULL;
-		pipe_put(r->pool, pp);
+		relay_pipe_put(r->pool, pp);
 	}
 	return 1;
 }
@@ -327,7 +327,7 @@ fill_dir(struct relay *r, int d, size_t max)
 
 	if (dir->buf == NULL && dir->pipe == NULL) {
 		if (p->splice_ok && dir->bytes >= RELAY_SPLICE_AFTER)
-			dir->pipe = pipe_get(p);
+			dir->pipe = relay_pipe_get(p);
 		if (dir->pipe == NULL && (dir->buf = buf_get(p, 0)) == NULL) {
 			errno = ENOMEM;
 			return -1;
@@ -347,12 +347,12 @@ fill_dir(struct relay *r, int d, size_t max)
 		    dir->pipe->bytes == 0) {
 			/* this kernel or socket will not splice: copy */
 			p->splice_ok = 0;
-			pipe_put(p, dir->pipe);
+			relay_pipe_put(p, dir->pipe);
 			dir->pipe = NULL;
 			return fill_dir(r, d, max);
 		}
 		if (n == -1 && errno == EAGAIN && dir->pipe->bytes == 0) {
-			pipe_put(p, dir->pipe);
+			relay_pipe_put(p, dir->pipe);
 			dir->pipe = NULL;
 		}
 		return n;
@@ -581,7 +581,7 @@ relay_release(struct relay *r)
 		if (r->dir[d].buf != NULL)
 			buf_put(r->pool, r->dir[d].buf);
 		if (r->dir[d].pipe != NULL)
-			pipe_put(r->pool, r->dir[d].pipe);
+			relay_pipe_put(r->pool, r->dir[d].pipe);
 		r->dir[d].buf = NULL;
 		r->dir[d].pipe = NULL;
 	}

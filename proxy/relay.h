@@ -133,5 +133,7 @@ void	relay_release(struct relay *);
 int	relay_shape(struct relay *, struct event_base *, int64_t,
 	    struct tbucket *, struct tbucket *, pthread_mutex_t *, int64_t);
 size_t	relay_in_flight(const struct relay *, int);
+struct relay_pipe *relay_pipe_get(struct relay_pool *);
+void	relay_pipe_put(struct relay_pool *, struct relay_pipe *);
 
 #endif

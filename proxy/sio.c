@@ -219,18 +219,22 @@ fail(struct sio *io, short what, int err)
 }
 
 /*
- * Write what the output holds until it is empty or the socket is full.
+ * Write what the output holds until it is empty or the socket is full,
+ * without callbacks.  Returns 1 when it is empty, 0 when the socket is
+ * full, -1 on an error (errno); *wrote says whether bytes went.
  */
-static void
-flush(struct sio *io)
+static int
+write_out(struct sio *io, int *wrote)
 {
 	struct evbuffer_iovec v[SIO_IOV];
 	struct iovec iov[SIO_IOV];
 	size_t len, want;
 	ssize_t n;
-	int i, nv, wrote = 0;
+	int i, nv;
 
-	while (io->wr_ready && (len = evbuffer_get_length(io->out)) > 0) {
+	while ((len = evbuffer_get_length(io->out)) > 0) {
+		if (!io->wr_ready)
+			return 0;
 		nv = evbuffer_peek(io->out, (ev_ssize_t)len, NULL, v, SIO_IOV);
 		if (nv > SIO_IOV)
 			nv = SIO_IOV;
@@ -245,15 +249,27 @@ flush(struct sio *io)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				io->wr_ready = 0;
-				break;
+				return 0;
 			}
-			fail(io, SIO_ERROR, errno);
-			return;
+			return -1;
 		}
 		evbuffer_drain(io->out, (size_t)n);
-		wrote = 1;
+		*wrote = 1;
 		if ((size_t)n < want)
 			io->wr_ready = 0;	/* the socket buffer is full */
+	}
+	return 1;
+}
+
+/* Write what is queued; writecb once it is at the low watermark. */
+static void
+flush(struct sio *io)
+{
+	int wrote = 0;
+
+	if (write_out(io, &wrote) == -1) {
+		fail(io, SIO_ERROR, errno);
+		return;
 	}
 	if (wrote && io->writecb != NULL &&
 	    evbuffer_get_length(io->out) <= io->wr_low)
@@ -357,6 +373,13 @@ sio_handle(struct sio *io, short what)
 		io->rd_ready = io->rd_hup = 1;
 	if (what & EV_WRITE)
 		io->wr_ready = 1;
+	if (io->rawcb != NULL) {
+		if (!io->failed)
+			io->rawcb(io, what, io->arg);
+		if (--io->busy == 0 && io->dead)
+			destroy(io);
+		return;
+	}
 	if (!io->failed && io->wr_ready && evbuffer_get_length(io->out) > 0)
 		flush(io);
 	if (!io->dead && !io->failed && !io->eof && io->rd_ready) {
@@ -411,6 +434,36 @@ int
 sio_write(struct sio *io, const void *data, size_t len)
 {
 	return evbuffer_add(io->out, data, len);
+}
+
+/*
+ * Raw mode on (cb) or off (NULL).  Off: what the ready bits say is acted
+ * on again (queued output written, a pending read done).
+ */
+void
+sio_set_raw(struct sio *io, sio_event_cb cb)
+{
+	io->rawcb = cb;
+	if (cb != NULL || io->failed)
+		return;
+	schedule_read(io);
+	if (io->wr_ready && !io->wr_sched && evbuffer_get_length(io->out) > 0) {
+		io->wr_sched = 1;
+		event_active(io->ev, EV_WRITE, 1);
+	}
+}
+
+/*
+ * Raw mode: write what the output still holds, without callbacks.
+ * Returns 1 when it is empty, 0 when the socket is full, -1 on an error
+ * (errno).
+ */
+int
+sio_flush_raw(struct sio *io)
+{
+	int wrote;
+
+	return write_out(io, &wrote);
 }
 
 /* Write now what is queued (the caller is about to look at the result). */

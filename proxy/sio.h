@@ -21,6 +21,10 @@
  * may free the sio (sio_free() then only marks it; the dispatcher frees
  * it on the way out).
  *
+ * Raw mode (sio_set_raw): for a while the owner moves the bytes itself
+ * (splice() of a large body); the sio only keeps the ready bits, which the
+ * owner clears on EAGAIN, and passes every edge to the raw callback.
+ *
  * The event is either the sio's own (sio_new) or the owner's (sio_new_on:
  * the owner assigned and added it, calls sio_handle() from its callback,
  * and keeps the registration when it takes the socket back, as a session
@@ -50,6 +54,7 @@ struct sio {
 	struct evbuffer	*in, *out;
 	sio_data_cb	readcb, writecb;
 	sio_event_cb	eventcb;
+	sio_event_cb	rawcb;		/* raw mode: the owner does the I/O */
 	void		*arg;
 	size_t		rd_hwm;		/* stop reading at this input (0: no) */
 	size_t		wr_low;		/* writecb at or below this output */
@@ -83,6 +88,8 @@ void	sio_set_read_hwm(struct sio *, size_t);
 void	sio_set_greedy(struct sio *, int);
 int	sio_write(struct sio *, const void *, size_t);
 void	sio_flush(struct sio *);
+void	sio_set_raw(struct sio *, sio_event_cb);
+int	sio_flush_raw(struct sio *);
 
 static inline struct evbuffer *
 sio_in(const struct sio *io)

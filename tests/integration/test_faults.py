@@ -48,8 +48,10 @@ LINGER = struct.pack("ii", 1, 0)        # SO_LINGER {1, 0}: close = RST
 #  - an HTTP forward session stops reading the origin once BODY_HWM
 #    (256 KiB) is queued towards the client; the origin's input is capped
 #    at BODY_HWM by a read watermark, and one move may add up to that much
-#    on top of the client's queue: 3 x BODY_HWM at most.
-# Both plus 32 KiB for the session, its events and bufferevents.
+#    on top of the client's queue: 3 x BODY_HWM at most (the bound of a
+#    body on the copy path: chunked, or under a bandwidth limit; a large
+#    Content-Length body goes by splice() through one pipe, like a tunnel).
+# Both plus 32 KiB for the session, its events and buffers.
 TUNNEL_BOUND_KIB = 2 * 64 + 32
 HTTP_BOUND_KIB = 3 * 256 + 32
 RSS_SLACK_KIB = 1024                    # allocator and libevent noise
@@ -1239,7 +1241,9 @@ def fault_nonreading_clients_memory_bounded(fx):
             moved = (d0 - start) / n
             check(moved >= 65536, "%s: only %d bytes moved per client" % (
                 kind, moved))
-            per = 6 if kind != "http" else 2    # sockets + 2 pipes, sockets
+            # tunnels: sockets + 2 pipes; HTTP: sockets + the pipe its
+            # large Content-Length body is spliced through
+            per = 6 if kind != "http" else 4
             check(fds <= base_fds + n * per, "%s, %d clients: %d "
                   "descriptors (base %d)" % (kind, n, fds, base_fds))
             report.append("%s x%d: +%d KiB (bound %d), +%d fds, %d KiB "

@@ -27,9 +27,10 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import (Failure, ORIGIN_HOST, SLOW, Sluice, check, closed_port,
-                     curl, eq, main, origin, run, s5_greeting, s5_request,
-                     sha256, test, wait_for)
+from harness import (Failure, ORIGIN_HOST, SLOW, Sluice, admin, check,
+                     closed_port, curl, eq, free_port, main, mval, origin,
+                     parse_metrics, run, s5_greeting, s5_request, sha256, test,
+                     wait_for)
 
 AUTH_CONF = ('auth = { users = ( { name = "alice"; password = "secret"; } );'
              ' };\n')
@@ -801,6 +802,54 @@ def pipelined_burst_in_order(fx):
               (i, len(r.body), n))
     c.close()
     eq(len(sl.access(40)), 40, "40 lines")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def large_bodies_spliced_keepalive(fx):
+    """Content-Length bodies of 256 KiB and more go from the origin to the
+    client by splice() (sluice_relay_bytes_total{how="splice"} grows by
+    their size), on a keep-alive connection whose other requests (small,
+    chunked, and pipelined behind the large ones) are answered whole and
+    in order; the origin connection goes back to the pool after a spliced
+    body and carries the next request."""
+    aport = free_port("127.0.0.1")
+    sl = proxy(fx, proto="http", conf='admin = { address = "127.0.0.1"; '
+               'port = %d; };\n' % aport)
+
+    def counters():
+        st, _, body = admin(("127.0.0.1", aport), "GET", "/metrics")
+        eq(st, 200, "/metrics")
+        ms = parse_metrics(body.decode())
+        return (mval(ms, "sluice_relay_bytes_total", how="splice"),
+                mval(ms, "sluice_origin_pool_reused_total"))
+
+    spliced0, reused0 = counters()
+    sizes = [1 << 20, 0, 300000, -300000, 5000, 3 << 20, 262144, 262143]
+    c = Client(sl.addr, timeout=20)
+    c.send(b"".join(get_req(fx, "/chunked/%d" % -n) if n < 0 else
+                    get_req(fx, "/bytes/%d" % n) for n in sizes))
+    for i, n in enumerate(sizes):
+        r = c.read_response()
+        eq(r.status, 200, "response %d" % i)
+        check(r.body == origin.pattern(abs(n)), "body %d: %d bytes, want "
+              "%d" % (i, len(r.body), abs(n)))
+    c.close()
+    spliced1, reused1 = counters()
+    # what comes with the head (one read: 64 KiB at most) is copied, the
+    # rest goes by splice() if at least 256 KiB of it are still to come;
+    # small bodies and the chunked one are copied
+    least = sum(n - 65536 for n in sizes if n - 65536 >= 262144)
+    most = sum(n for n in sizes if n >= 262144)
+    check(least <= spliced1 - spliced0 <= most, "spliced %d bytes, want "
+          "%d to %d" % (spliced1 - spliced0, least, most))
+    check(reused1 - reused0 >= len(sizes) - 1, "origin connection reused "
+          "(%d of %d requests)" % (reused1 - reused0, len(sizes)))
+    lines = sl.access(len(sizes))
+    eq(len({a["id"] for a in lines}), 1, "one session")
+    for a, n in zip(lines, sizes):
+        check(int(a["down"]) > abs(n), "down counted: %s for %d" % (
+            a["down"], abs(n)))
     eq(sl.stop(), 0, "exit")
 
 
