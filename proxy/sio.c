@@ -52,8 +52,10 @@ out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 static void
 schedule_read(struct sio *io)
 {
-	if (io->rd_sched || !io->rd_ready || !io->rd_on || io->eof ||
-	    io->failed)
+	/* inside the read callback, do_read() decides when it returns
+	   (the input drained there, or greedy set, must not cost a read) */
+	if (io->rd_sched || io->in_readcb || !io->rd_ready || !io->rd_on ||
+	    io->eof || io->failed)
 		return;
 	if (io->rd_hwm != 0 && evbuffer_get_length(io->in) >= io->rd_hwm)
 		return;
@@ -331,8 +333,11 @@ do_read(struct sio *io)
 	}
 	evbuffer_commit_space(io->in, v, n);
 	io->rd_big = (size_t)got == room;
-	if (io->readcb != NULL)
+	if (io->readcb != NULL) {
+		io->in_readcb = 1;
 		io->readcb(io, io->arg);
+		io->in_readcb = 0;
+	}
 	if (io->dead)
 		return;
 	/* the owner said after looking at the bytes whether it waits on
@@ -464,15 +469,4 @@ sio_flush_raw(struct sio *io)
 	int wrote;
 
 	return write_out(io, &wrote);
-}
-
-/* Write now what is queued (the caller is about to look at the result). */
-void
-sio_flush(struct sio *io)
-{
-	io->busy++;
-	if (!io->failed && io->wr_ready)
-		flush(io);
-	if (--io->busy == 0 && io->dead)
-		destroy(io);
 }

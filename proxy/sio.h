@@ -65,6 +65,7 @@ struct sio {
 	unsigned	rd_on:1;	/* reading wanted */
 	unsigned	rd_big:1;	/* the last read filled its buffer */
 	unsigned	rd_sched:1;	/* a read is activated */
+	unsigned	in_readcb:1;	/* readcb is running */
 	unsigned	wr_sched:1;	/* a flush is activated */
 	unsigned	rd_hup:1;	/* EV_CLOSED seen: read on to the EOF */
 	unsigned	greedy:1;	/* never trust a short read */
@@ -87,7 +88,6 @@ void	sio_read_off(struct sio *);
 void	sio_set_read_hwm(struct sio *, size_t);
 void	sio_set_greedy(struct sio *, int);
 int	sio_write(struct sio *, const void *, size_t);
-void	sio_flush(struct sio *);
 void	sio_set_raw(struct sio *, sio_event_cb);
 int	sio_flush_raw(struct sio *);
 
