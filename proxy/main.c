@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "privs.h"
 #include "server.h"
+#include "sio.h"
 #include "../auth/auth.h"
 #include "../auth/crypt_pool.h"
 #include "../conf/conf.h"
@@ -262,6 +263,7 @@ main(int argc, char **argv)
 	log_info("stopped");
 	rc = 0;
 out_ares:
+	sio_cache_free();
 	ares_library_cleanup();
 out_cli:
 	free(cli.lopts);

@@ -269,9 +269,17 @@ user_states_load(struct user_states *us, const char *path, char *err,
 static void
 local_tm(int64_t wall_ms, struct tm *tm)
 {
+	/* a session's admission and each charge ask: localtime_r() is
+	   ~900 instructions, the answer changes once a second at most */
+	static __thread time_t last = -1;
+	static __thread struct tm cached;
 	time_t t = (time_t)(wall_ms / 1000);
 
-	localtime_r(&t, tm);
+	if (t != last) {
+		localtime_r(&t, &cached);
+		last = t;
+	}
+	*tm = cached;
 }
 
 int64_t

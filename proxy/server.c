@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "resolver.h"
 #include "server.h"
+#include "sio.h"
 #include "session.h"
 #include "worker.h"
 #include "../conf/conf.h"
@@ -360,6 +361,7 @@ static void *
 thread_main(void *arg)
 {
 	worker_run(arg);
+	sio_cache_free();
 	return NULL;
 }
 

@@ -423,10 +423,16 @@ session_record(struct session *s, const char *end)
 	struct timeval tv;
 	char status[8];
 
-	if (s->flags & SESSION_F_REPLIED)
-		snprintf(status, sizeof(status), "0x%02x", s->rep);
-	else
-		snprintf(status, sizeof(status), "-");
+	if (s->flags & SESSION_F_REPLIED) {
+		status[0] = '0';
+		status[1] = 'x';
+		status[2] = "0123456789abcdef"[s->rep >> 4];
+		status[3] = "0123456789abcdef"[s->rep & 15];
+		status[4] = '\0';
+	} else {
+		status[0] = '-';
+		status[1] = '\0';
+	}
 	memset(&r, 0, sizeof(r));
 	r.id = s->id;
 	r.worker = w->id;

@@ -48,6 +48,7 @@ typedef void	(*sio_data_cb)(struct sio *, void *);
 typedef void	(*sio_event_cb)(struct sio *, short, void *);
 
 struct sio {
+	struct sio	*next;		/* the thread's cache of freed ones */
 	int		fd;
 	struct event	*ev;		/* own_ev, or the owner's */
 	struct event	own_ev;
@@ -79,6 +80,7 @@ struct sio {
 struct sio *sio_new(struct event_base *, int, int);
 struct sio *sio_new_on(struct event *, int);
 void	sio_free(struct sio *);
+void	sio_cache_free(void);
 int	sio_release(struct sio *, int *, int *);
 void	sio_handle(struct sio *, short);
 void	sio_setcb(struct sio *, sio_data_cb, sio_data_cb, sio_event_cb,
