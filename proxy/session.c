@@ -493,8 +493,9 @@ session_close(struct session *s, const char *reason)
 
 	if (s->state == SESSION_S_CLOSED)
 		return;
-	if (s->end == NULL)
-		s->end = reason;
+	if (s->end == NULL)	/* an HTTP connection lingering after its
+				   last response has no reason of its own */
+		s->end = reason != NULL ? reason : "done";
 	slog_debug(s, "close in state %s: %s", session_state_name(s->state),
 	    s->end);
 	s->state = SESSION_S_CLOSED;
