@@ -184,8 +184,7 @@ pool_arm(struct origin_pool *p, int64_t now)
 	due = p->lru.newer->pooled_at + (int64_t)p->idle_sec * 1000 - now;
 	if (due < 0)
 		due = 0;
-	tv.tv_sec = (time_t)(due / 1000);
-	tv.tv_usec = (suseconds_t)(due % 1000) * 1000 + 1000;
+	tv = clock_tv(due + 1);		/* it has expired when this fires */
 	evtimer_add(p->expire, &tv);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "relay.h"
 #include "tbucket.h"
 
@@ -179,6 +180,44 @@ relay_pipe_put(struct relay_pool *p, struct relay_pipe *pp)
 }
 
 /*
+ * One splice() from fd into an empty pipe, up to max bytes: the bytes
+ * moved, 0 at EOF, or -1 (errno; EAGAIN: nothing to read now).
+ */
+ssize_t
+relay_pipe_in(struct relay_pipe *pp, int fd, size_t max)
+{
+	ssize_t n;
+
+	do
+		n = splice(fd, NULL, pp->wfd, NULL, pp->size < max ? pp->size :
+		    max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n > 0)
+		pp->bytes += (uint32_t)n;
+	return n;
+}
+
+/*
+ * One splice() of what the pipe holds into fd: the bytes moved (counted
+ * in the pool's spliced), or -1 (errno; EAGAIN: fd is full).
+ */
+ssize_t
+relay_pipe_out(struct relay_pool *p, struct relay_pipe *pp, int fd)
+{
+	ssize_t n;
+
+	do
+		n = splice(pp->rfd, NULL, fd, NULL, pp->bytes,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		pp->bytes -= (uint32_t)n;
+		p->spliced += (uint64_t)n;
+	}
+	return n;
+}
+
+/*
  * A relay on no sockets yet: the caller sets end[].fd and the events.
  */
 void
@@ -290,20 +329,14 @@ flush_dir(struct relay *r, int d)
 	}
 	if ((pp = dir->pipe) != NULL) {
 		while (pp->bytes > 0) {
-			n = splice(pp->rfd, NULL, dst->fd, NULL, pp->bytes,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n == -1) {
-				if (errno == EINTR)
-					continue;
+			if ((n = relay_pipe_out(r->pool, pp, dst->fd)) == -1) {
 				if (errno == EAGAIN) {
 					dst->wr_ready = 0;
 					return 0;
 				}
 				return fail(r, !d, errno);
 			}
-			pp->bytes -= (uint32_t)n;
 			dir->bytes += (uint64_t)n;
-			r->pool->spliced += (uint64_t)n;
 		}
 		dir->pipe = NULL;
 		relay_pipe_put(r->pool, pp);
@@ -334,15 +367,8 @@ fill_dir(struct relay *r, int d, size_t max)
 		}
 	}
 	if (dir->pipe != NULL) {
-		do
-			n = splice(src->fd, NULL, dir->pipe->wfd, NULL,
-			    dir->pipe->size < max ? dir->pipe->size : max,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		while (n == -1 && errno == EINTR);
-		if (n > 0) {
-			dir->pipe->bytes += (uint32_t)n;
+		if ((n = relay_pipe_in(dir->pipe, src->fd, max)) > 0)
 			return n;
-		}
 		if (n == -1 && (errno == EINVAL || errno == ENOSYS) &&
 		    dir->pipe->bytes == 0) {
 			/* this kernel or socket will not splice: copy */
@@ -398,8 +424,7 @@ shape_allow(struct relay *r, int d, size_t want, int64_t now)
 	if (want > 0)
 		return want;
 	if (!evtimer_pending(&sh->timer, NULL)) {
-		tv.tv_sec = (time_t)(wait / 1000);
-		tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+		tv = clock_tv(wait);
 		evtimer_add(&sh->timer, &tv);
 	}
 	sh->waiting |= 1u << d;

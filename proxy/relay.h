@@ -26,6 +26,8 @@
 #ifndef SLUICE_RELAY_H
 #define SLUICE_RELAY_H
 
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -135,5 +137,7 @@ int	relay_shape(struct relay *, struct event_base *, int64_t,
 size_t	relay_in_flight(const struct relay *, int);
 struct relay_pipe *relay_pipe_get(struct relay_pool *);
 void	relay_pipe_put(struct relay_pool *, struct relay_pipe *);
+ssize_t	relay_pipe_in(struct relay_pipe *, int, size_t);
+ssize_t	relay_pipe_out(struct relay_pool *, struct relay_pipe *, int);
 
 #endif

@@ -92,12 +92,8 @@ session_set_state(struct session *s, enum session_state st)
 void
 session_deadline(struct session *s, int64_t ms)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv(ms);
 
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(&s->timer, &tv);
 }
 

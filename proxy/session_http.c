@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 
 #include <ctype.h>
-#include <fcntl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -359,7 +358,7 @@ fail_request(struct session *s, int status, const char *end, const char *why)
 		    h->url ? h->url : "-", why);
 		log_request(s, end);
 		if (s->io != NULL)	/* no callbacks: s is closing */
-			(void)evbuffer_write(sio_out(s->io), sio_fd(s->io));
+			(void)sio_flush_raw(s->io);
 		session_close(s, end);
 		return;
 	}
@@ -1070,8 +1069,7 @@ http_allow(struct session *s, int d, size_t want)
 		sio_read_off(h->oc->io);
 	h->throttled |= 1u << d;
 	if (!evtimer_pending(&h->throttle, NULL)) {
-		tv.tv_sec = (time_t)(wait / 1000);
-		tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+		tv = clock_tv(wait);
 		evtimer_add(&h->throttle, &tv);
 	}
 	return 0;
@@ -1110,6 +1108,15 @@ http_moved(struct session *s, int d, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/* A move's charge used up the user's quota: the request ends with it. */
+static void
+quota_cut(struct session *s)
+{
+	s->http->origin_ka = 0;
+	fail_request(s, 403, "quota_exceeded", "this user's transfer quota is "
+	    "used up");
 }
 
 static void
@@ -1200,9 +1207,7 @@ pump_request(struct session *s)
 		request_complete(s);
 	return;
 quota:
-	h->origin_ka = 0;
-	fail_request(s, 403, "quota_exceeded", "this user's transfer quota is "
-	    "used up");
+	quota_cut(s);
 }
 
 static void
@@ -1450,9 +1455,7 @@ response_body(struct session *s)
 		break;
 	}
 	if (http_moved(s, RELAY_DOWN, moved) == -1) {
-		h->origin_ka = 0;
-		fail_request(s, 403, "quota_exceeded", "this user's transfer "
-		    "quota is used up");
+		quota_cut(s);
 		return -1;
 	}
 	return 0;
@@ -1497,23 +1500,16 @@ body_splice(struct session *s)
 		if (pp->bytes > 0) {
 			if (!cio->wr_ready)
 				return 0;
-			n = splice(pp->rfd, NULL, cio->fd, NULL, pp->bytes,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			n = relay_pipe_out(&s->w->relay_pool, pp, cio->fd);
 			if (n < 0) {
-				if (errno == EINTR)
-					continue;
 				if (errno == EAGAIN) {
 					cio->wr_ready = 0;
 					return 0;
 				}
 				goto client_failed;
 			}
-			pp->bytes -= (uint32_t)n;
-			s->w->relay_pool.spliced += (uint64_t)n;
 			if (http_moved(s, RELAY_DOWN, (size_t)n) == -1) {
-				h->origin_ka = 0;
-				fail_request(s, 403, "quota_exceeded", "this "
-				    "user's transfer quota is used up");
+				quota_cut(s);
 				return -1;
 			}
 			continue;
@@ -1531,20 +1527,13 @@ body_splice(struct session *s)
 			event_active(oio->ev, EV_READ, 1);
 			return 0;
 		}
-		want = pp->size < budget ? pp->size : budget;
-		if (want > h->resp_left)
-			want = (size_t)h->resp_left;
+		want = budget < h->resp_left ? budget : (size_t)h->resp_left;
 		want = http_allow(s, RELAY_DOWN, want);	/* a quota's rest */
-		n = splice(oio->fd, NULL, pp->wfd, NULL, want,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			pp->bytes += (uint32_t)n;
+		if ((n = relay_pipe_in(pp, oio->fd, want)) > 0) {
 			h->resp_left -= (uint64_t)n;
 			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && errno == EAGAIN) {
 			oio->rd_ready = 0;
 			return 0;
@@ -1751,7 +1740,6 @@ request_complete(struct session *s)
 	log_request(s, "done");
 	h->requests++;
 	h->origin_paused = 0;
-	sio_set_greedy(s->io, 0);
 	if (h->client_paused) {
 		h->client_paused = 0;
 		sio_read_on(s->io);

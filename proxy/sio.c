@@ -49,16 +49,31 @@
 static __thread struct sio *cache;
 static __thread int ncache;
 
+/* Output is queued: write it in this loop turn, if the socket takes it. */
 static void
-out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+schedule_write(struct sio *io)
 {
-	struct sio *io = arg;
-
-	(void)b;
-	if (info->n_added == 0 || io->wr_sched || !io->wr_ready || io->failed)
+	if (io->wr_sched || !io->wr_ready || io->failed ||
+	    evbuffer_get_length(io->out) == 0)
 		return;
 	io->wr_sched = 1;
 	event_active(io->ev, EV_WRITE, 1);
+}
+
+static void
+out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)b;
+	if (info->n_added > 0)
+		schedule_write(arg);
+}
+
+/* Whether a read is wanted now: on, not ended, input under the mark. */
+static int
+wants_read(const struct sio *io)
+{
+	return io->rd_on && !io->eof && !io->failed && (io->rd_hwm == 0 ||
+	    evbuffer_get_length(io->in) < io->rd_hwm);
 }
 
 static void
@@ -66,10 +81,7 @@ schedule_read(struct sio *io)
 {
 	/* inside the read callback, do_read() decides when it returns
 	   (the input drained there, or greedy set, must not cost a read) */
-	if (io->rd_sched || io->in_readcb || !io->rd_ready || !io->rd_on ||
-	    io->eof || io->failed)
-		return;
-	if (io->rd_hwm != 0 && evbuffer_get_length(io->in) >= io->rd_hwm)
+	if (io->rd_sched || io->in_readcb || !io->rd_ready || !wants_read(io))
 		return;
 	io->rd_sched = 1;
 	event_active(io->ev, EV_READ, 1);
@@ -91,6 +103,16 @@ own_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	sio_handle(arg, what);
+}
+
+static void
+release_mem(struct sio *io)
+{
+	if (io->in != NULL)
+		evbuffer_free(io->in);
+	if (io->out != NULL)
+		evbuffer_free(io->out);
+	free(io);
 }
 
 static struct sio *
@@ -119,11 +141,7 @@ sio_alloc(int fd)
 	    (io->out = evbuffer_new()) == NULL ||
 	    evbuffer_add_cb(io->out, out_cb, io) == NULL ||
 	    evbuffer_add_cb(io->in, in_cb, io) == NULL) {
-		if (io->in != NULL)
-			evbuffer_free(io->in);
-		if (io->out != NULL)
-			evbuffer_free(io->out);
-		free(io);
+		release_mem(io);
 		return NULL;
 	}
 	return io;
@@ -181,9 +199,7 @@ destroy(struct sio *io)
 		ncache++;
 		return;
 	}
-	evbuffer_free(io->in);
-	evbuffer_free(io->out);
-	free(io);
+	release_mem(io);
 }
 
 /* Free this thread's cache (a worker's thread ends, the process exits). */
@@ -194,9 +210,7 @@ sio_cache_free(void)
 
 	while ((io = cache) != NULL) {
 		cache = io->next;
-		evbuffer_free(io->in);
-		evbuffer_free(io->out);
-		free(io);
+		release_mem(io);
 	}
 	ncache = 0;
 }
@@ -270,10 +284,10 @@ fail(struct sio *io, short what, int err)
 /*
  * Write what the output holds until it is empty or the socket is full,
  * without callbacks.  Returns 1 when it is empty, 0 when the socket is
- * full, -1 on an error (errno); *wrote says whether bytes went.
+ * full, -1 on an error (errno).
  */
 static int
-write_out(struct sio *io, int *wrote)
+write_out(struct sio *io)
 {
 	struct evbuffer_iovec v[SIO_IOV];
 	struct iovec iov[SIO_IOV];
@@ -303,7 +317,6 @@ write_out(struct sio *io, int *wrote)
 			return -1;
 		}
 		evbuffer_drain(io->out, (size_t)n);
-		*wrote = 1;
 		if ((size_t)n < want)
 			io->wr_ready = 0;	/* the socket buffer is full */
 	}
@@ -314,13 +327,13 @@ write_out(struct sio *io, int *wrote)
 static void
 flush(struct sio *io)
 {
-	int wrote = 0;
+	size_t before = evbuffer_get_length(io->out);
 
-	if (write_out(io, &wrote) == -1) {
+	if (write_out(io) == -1) {
 		fail(io, SIO_ERROR, errno);
 		return;
 	}
-	if (wrote && io->writecb != NULL &&
+	if (io->writecb != NULL && evbuffer_get_length(io->out) < before &&
 	    evbuffer_get_length(io->out) <= io->wr_low)
 		io->writecb(io, io->arg);
 }
@@ -334,17 +347,13 @@ do_read(struct sio *io)
 {
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
-	size_t room = io->rd_max, have, left;
+	size_t room = io->rd_max, left;
 	ssize_t got;
 	int i, n;
 
-	if (io->rd_hwm != 0) {
-		have = evbuffer_get_length(io->in);
-		if (have >= io->rd_hwm)
-			return;		/* in_cb resumes it */
-		if (io->rd_hwm - have < room)
-			room = io->rd_hwm - have;
-	}
+	/* the caller checked wants_read(): the input is under the mark */
+	if (io->rd_hwm != 0 && io->rd_hwm - evbuffer_get_length(io->in) < room)
+		room = io->rd_hwm - evbuffer_get_length(io->in);
 	if (!io->rd_big && room > SIO_READ_SMALL)
 		room = SIO_READ_SMALL;
 	if ((n = evbuffer_reserve_space(io->in, (ev_ssize_t)room, v, 2)) <= 0) {
@@ -435,8 +444,7 @@ sio_handle(struct sio *io, short what)
 	if (!io->failed && io->wr_ready && evbuffer_get_length(io->out) > 0)
 		flush(io);
 	if (!io->dead && !io->failed && !io->eof && io->rd_ready) {
-		if (io->rd_on && (io->rd_hwm == 0 ||
-		    evbuffer_get_length(io->in) < io->rd_hwm))
+		if (wants_read(io))
 			do_read(io);
 		else if (what & (EV_READ | EV_CLOSED))
 			probe(io);
@@ -499,10 +507,7 @@ sio_set_raw(struct sio *io, sio_event_cb cb)
 	if (cb != NULL || io->failed)
 		return;
 	schedule_read(io);
-	if (io->wr_ready && !io->wr_sched && evbuffer_get_length(io->out) > 0) {
-		io->wr_sched = 1;
-		event_active(io->ev, EV_WRITE, 1);
-	}
+	schedule_write(io);
 }
 
 /*
@@ -513,7 +518,5 @@ sio_set_raw(struct sio *io, sio_event_cb cb)
 int
 sio_flush_raw(struct sio *io)
 {
-	int wrote;
-
-	return write_out(io, &wrote);
+	return write_out(io);
 }
