@@ -517,9 +517,14 @@ pump(struct relay *r, int d, int64_t now)
 		if (dir->eof) {
 			if (!dir->shut) {
 				dir->shut = 1;
-				/* ENOTCONN: the peer is gone; its own error
-				   or EOF will tell */
-				(void)shutdown(dst->fd, SHUT_WR);
+				/* When the other way is already shut, the
+				   relay is done and the owner closes both
+				   sockets now: dst was read to its EOF, so
+				   that close sends the FIN.  Otherwise
+				   ENOTCONN means the peer is gone; its own
+				   error or EOF will tell. */
+				if (!r->dir[!d].shut)
+					(void)shutdown(dst->fd, SHUT_WR);
 			}
 			return 0;
 		}

@@ -43,8 +43,10 @@
 #define RELAY_DOWN	1	/* target -> client: source is end[1] */
 
 #define RELAY_BUF_SIZE		(64 * 1024)
+#ifndef RELAY_PIPE_SIZE
 #define RELAY_PIPE_SIZE		(256 * 1024)	/* asked for; the kernel may
 						   give less */
+#endif
 #define RELAY_SPLICE_AFTER	(64 * 1024)	/* bytes a direction copies
 						   before it splices */
 #define RELAY_BUDGET		(1024 * 1024)	/* bytes per direction per

@@ -1227,7 +1227,10 @@ session_target_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->state != SESSION_S_CONNECTING || !(what & EV_WRITE))
 		return;
 	e->wr_ready = 1;
-	s->err = upstream_connect_result(fd);
+	/* libevent reports EPOLLERR and EPOLLHUP as READ|WRITE, and a socket
+	   still in SYN_SENT is not writable: WRITE alone is a connect that
+	   succeeded, with no getsockopt to ask */
+	s->err = (what & EV_READ) ? upstream_connect_result(fd) : 0;
 	if (s->err == 0) {
 		session_connected(s);
 		return;

@@ -134,11 +134,15 @@ relay_event(struct harness *h, int end, short what)
 	h->calls++;
 	h->status = relay_io(&h->r, end, what, h->now);
 	if (h->status != RELAY_OK) {
-		/* as session_close() does */
+		/* as session_close() does: the last FIN of a clean end is
+		   the close's to send */
 		h->ended = 1;
 		event_del(&h->r.end[RELAY_CLIENT].ev);
 		event_del(&h->r.end[RELAY_TARGET].ev);
 		h->added = 0;
+		close(h->r.end[RELAY_CLIENT].fd);
+		close(h->r.end[RELAY_TARGET].fd);
+		h->r.end[RELAY_CLIENT].fd = h->r.end[RELAY_TARGET].fd = -1;
 	}
 }
 
@@ -236,7 +240,8 @@ teardown(void **state)
 	for (i = 0; i < 2; i++) {
 		if (h->peer[i] != -1)
 			close(h->peer[i]);
-		close(h->r.end[i].fd);
+		if (h->r.end[i].fd != -1)
+			close(h->r.end[i].fd);
 	}
 	event_base_free(h->base);
 	free(h);
