@@ -782,10 +782,13 @@ session_event_cb(struct sio *io, short what, void *arg)
 	if (!(what & SIO_EOF))
 		return;
 	switch (s->state) {
+	case SESSION_S_S5_AUTH_WAIT:
 	case SESSION_S_RESOLVING:
 	case SESSION_S_CONNECTING:
 		/* a half-close after the request: passed on once the tunnel
-		   is up, with the bytes before it */
+		   is up, with the bytes before it (while a password is being
+		   checked, the request may be here already: see
+		   session_socks5_input) */
 		s->flags |= SESSION_F_CLIENT_EOF;
 		return;
 	default:

@@ -381,6 +381,38 @@ session_http_fail(struct session *s, int status, const char *end,
 	fail_request(s, status ? status : 502, end, why);
 }
 
+/*
+ * 1 while the client may still have a request for this connection: it has
+ * not half-closed, or bytes beyond the `consumed` of the current request
+ * are already here (requests pipelined before its FIN are all answered).
+ */
+static int
+client_may_send(struct session *s, size_t consumed)
+{
+	return !s->http->client_eof ||
+	    evbuffer_get_length(sio_in(s->io)) > consumed;
+}
+
+/*
+ * The client half-closed with its request incomplete: no answer to give,
+ * the origin connection (if any) has half a request on it; what is queued
+ * for the client (earlier answers) still goes out before the close.
+ */
+static void
+client_gone_mid_request(struct session *s)
+{
+	struct http_state *h = s->http;
+
+	if (s->end == NULL)
+		s->end = "client_closed";
+	slog_info(s, "%s %s: the client closed in the middle of the request",
+	    h->method, h->url ? h->url : "-");
+	log_request(s, "client_closed");
+	origin_conn_free(h->oc);
+	h->oc = NULL;
+	session_linger(s);
+}
+
 /* ----- authentication ------------------------------------------------------ */
 
 /* 407, keeping the connection when the request has no body to skip. */
@@ -395,7 +427,8 @@ ask_credentials(struct session *s, const struct http_head *hd,
 	s->w->ctr.auth_failed++;
 	snprintf(extra, sizeof(extra), "Proxy-Authenticate: Basic "
 	    "realm=\"%s\"\r\n", s->conf->realm);
-	keep = h->client_ka && hd->framing == HTTP_BODY_NONE && !h->client_eof;
+	keep = h->client_ka && hd->framing == HTTP_BODY_NONE &&
+	    client_may_send(s, hd->skipped + hd->head_len);
 	respond(s, 407, keep, extra, "sluice: proxy authentication required"
 	    " (%s)", why);
 	slog_info(s, "%s %s: 407 %s", h->method, h->url ? h->url : "-", why);
@@ -417,7 +450,7 @@ answered(struct session *s, const struct http_head *hd, int keep,
 	    hd->head_len);
 	log_request(s, end);
 	h->requests++;
-	if (!keep) {
+	if (!keep || !client_may_send(s, 0)) {
 		session_linger(s);
 		return;
 	}
@@ -442,7 +475,7 @@ serve_pac(struct session *s, const struct http_head *hd)
 	char route[PAC_ROUTE_MAX], *text;
 	size_t before = evbuffer_get_length(out), len;
 	int keep = h->client_ka && hd->framing == HTTP_BODY_NONE &&
-	    !h->client_eof;
+	    client_may_send(s, hd->skipped + hd->head_len);
 
 	memset(&local, 0, sizeof(local));
 	if (getsockname(sio_fd(s->io), &local.sa, &sl) == -1 ||
@@ -873,8 +906,6 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 		h->client_ka = (hd->flags & (HTTP_F_CONN_KEEPALIVE |
 		    HTTP_F_PROXY_CONN_KA)) && !(hd->flags &
 		    (HTTP_F_CONN_CLOSE | HTTP_F_PROXY_CONN_CLOSE));
-	if (h->client_eof)
-		h->client_ka = 0;
 	if (h->url == NULL) {
 		fail_request(s, 503, "out_of_memory", "out of memory");
 		return -1;
@@ -950,6 +981,13 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	http_chunked_init(&h->req_chunk, (uint32_t)c->http_head_max);
 	h->req_done = hd->framing == HTTP_BODY_NONE;
 	evbuffer_drain(in, hd->skipped + hd->head_len);
+	if (h->client_eof && hd->framing == HTTP_BODY_LENGTH &&
+	    evbuffer_get_length(in) < h->req_left) {
+		/* half-closed before its body was all sent: nothing to ask
+		   the origin (a chunked one is found out as it goes) */
+		client_gone_mid_request(s);
+		return -1;
+	}
 	if (!h->req_done)
 		sio_set_greedy(s->io, 1);	/* we wait on the body */
 
@@ -990,6 +1028,15 @@ parse_request(struct session *s)
 		len = lim.head_max + 8;
 	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 	r = http_parse_request(&h->parser, p, len, &lim, hd, &status);
+	if (r == CODEC_AGAIN && h->client_eof) {
+		/* the client half-closed in the middle of a head: the rest
+		   will never come */
+		request_reset(h);
+		h->client_ka = 0;
+		fail_request(s, 400, "bad_request", "request cut short by the "
+		    "client's close");
+		return -1;
+	}
 	if (r == CODEC_AGAIN)
 		return 0;
 	if (r == CODEC_ERR) {
@@ -1197,6 +1244,11 @@ pump_request(struct session *s)
 				goto quota;
 		}
 	}
+	if (!h->req_done && h->client_eof) {
+		/* the client half-closed in the middle of its body */
+		client_gone_mid_request(s);
+		return;
+	}
 	if (h->req_done)
 		sio_set_greedy(s->io, 0);
 	if (h->req_done && h->client_paused) {
@@ -1369,7 +1421,7 @@ response_head(struct session *s, const char *p, const struct http_head *hd)
 	h->origin_ka = hd->framing != HTTP_BODY_CLOSE && (hd->version == 11 ?
 	    !(hd->flags & HTTP_F_CONN_CLOSE) :
 	    !!(hd->flags & HTTP_F_CONN_KEEPALIVE));
-	if (h->client_eof || !h->req_done)
+	if (!h->req_done || !client_may_send(s, 0))
 		h->client_ka = 0;	/* an early answer ends it too */
 	h->status = hd->status;
 	if (build_response_head(s, p, hd, out) == -1) {
@@ -1744,7 +1796,7 @@ request_complete(struct session *s)
 		h->client_paused = 0;
 		sio_read_on(s->io);
 	}
-	if (!h->client_ka) {
+	if (!h->client_ka || !client_may_send(s, 0)) {
 		session_linger(s);
 		return;
 	}
@@ -1773,10 +1825,18 @@ session_http_client_event(struct session *s, short what)
 	}
 	if (!(what & SIO_EOF))
 		return;
+	/* what it sent before its FIN is still answered (client_may_send) */
 	h->client_eof = 1;
-	h->client_ka = 0;
 	s->flags |= SESSION_F_CLIENT_EOF;
 	switch (s->state) {
+	case SESSION_S_HTTP_HEAD:
+		if (evbuffer_get_length(sio_in(s->io)) > 0) {
+			/* a request, or the start of one */
+			(void)parse_request(s);
+			return;
+		}
+		break;
+	case SESSION_S_HTTP_AUTH_WAIT:
 	case SESSION_S_RESOLVING:
 	case SESSION_S_CONNECTING:
 		if (h->tunnel) {
@@ -1784,13 +1844,19 @@ session_http_client_event(struct session *s, short what)
 			s->flags |= SESSION_F_CLIENT_EOF;
 			return;
 		}
-		if (h->req_done || h->req_framing == HTTP_BODY_NONE)
-			return;		/* the response still goes out */
+		if (s->state == SESSION_S_HTTP_AUTH_WAIT)
+			return;	/* the head is checked once it is let in */
+		if (h->req_done || h->req_framing != HTTP_BODY_LENGTH ||
+		    evbuffer_get_length(sio_in(s->io)) >= h->req_left)
+			return;	/* the response still goes out (a chunked
+				   body cut short is found as it is sent) */
 		break;
 	case SESSION_S_HTTP_FORWARD:
 		if (h->req_done)
 			return;		/* half-closed after its request */
-		break;
+		pump_request(s);	/* what is here goes on; if the
+					   body is still short, it ends */
+		return;
 	default:
 		break;
 	}

@@ -166,6 +166,24 @@ socks5_connect(struct session *s, const struct socks5_request *rq)
 }
 
 /*
+ * The client's bytes end in the middle of a message: wait for more (0),
+ * or, when it has half-closed already, close once what is queued for it
+ * is written (-1: s may be gone).
+ */
+static int
+socks5_wait_more(struct session *s)
+{
+	if (!(s->flags & SESSION_F_CLIENT_EOF))
+		return 0;
+	slog_info(s, "closed in the middle of its %s",
+	    session_state_name(s->state));
+	if (s->end == NULL)
+		s->end = "client_closed";
+	session_linger(s);	/* the answers so far still go out */
+	return -1;
+}
+
+/*
  * Parse what the client sent, as far as it goes.  Returns 0 when it waits
  * for more bytes or for an asynchronous step, -1 when s is gone.
  */
@@ -192,7 +210,7 @@ session_socks5_input(struct session *s)
 		case SESSION_S_S5_GREETING:
 			r = socks5_parse_greeting(p, len, &g, &used);
 			if (r == CODEC_AGAIN)
-				return 0;
+				return socks5_wait_more(s);
 			if (r == CODEC_ERR) {
 				slog_info(s, "not SOCKS5 (first byte 0x%02x)",
 				    p[0]);
@@ -221,7 +239,7 @@ session_socks5_input(struct session *s)
 		case SESSION_S_S5_AUTH:
 			r = socks5_parse_auth(p, len, &a, &used);
 			if (r == CODEC_AGAIN)
-				return 0;
+				return socks5_wait_more(s);
 			if (r == CODEC_ERR) {
 				slog_info(s, "bad RFC 1929 version 0x%02x",
 				    p[0]);
@@ -237,7 +255,7 @@ session_socks5_input(struct session *s)
 		case SESSION_S_S5_REQUEST:
 			r = socks5_parse_request(p, len, &rq, &used, &rep);
 			if (r == CODEC_AGAIN)
-				return 0;
+				return socks5_wait_more(s);
 			if (r == CODEC_ERR) {
 				if (rep == SOCKS5_REP_NONE) {
 					slog_info(s, "bad request version "

@@ -763,6 +763,160 @@ def client_half_close_after_request(fx):
 
 
 @test
+def client_half_close_after_pipelined_requests(fx):
+    """Requests pipelined before the client's FIN are all answered, in
+    order, the last one with Connection: close, and then the proxy closes
+    at once (RFC 9112 §9.3.2, §9.6)."""
+    sl = proxy(fx, proto="http", conf="http = { keepalive_timeout = 30; };\n")
+    # a small answer, a large one (spliced), one the proxy gives itself
+    # (its PAC file), and a last one
+    reqs = [get_req(fx, "/hello"), get_req(fx, "/bytes/300000"),
+            b"GET /proxy.pac HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
+                sl.addr[0].encode(), sl.addr[1]),
+            get_req(fx, "/hello", host=ORIGIN_HOST)]
+    c = Client(sl.addr)
+    c.send(b"".join(reqs))
+    c.sock.shutdown(socket.SHUT_WR)
+    t0 = time.monotonic()
+    rs = [c.read_response() for _ in reqs]
+    closed = c.closed(5)
+    took = time.monotonic() - t0
+    c.close()
+    eq((rs[0].status, rs[0].body), (200, HELLO), "first")
+    eq((rs[1].status, rs[1].body), (200, origin.pattern(300000)), "second")
+    eq(rs[2].status, 200, "the PAC file")
+    check(b"FindProxyForURL" in rs[2].body, "a PAC file: %r" % rs[2].body)
+    eq((rs[3].status, rs[3].body), (200, HELLO), "last")
+    check(not any("close" in r.conn_tokens() for r in rs[:3]),
+          "keep-alive while requests wait: %r" % [r.headers for r in rs])
+    check("close" in rs[3].conn_tokens(), "the last answer says close: %r" %
+          rs[3].headers)
+    check(closed, "the proxy closes after the last answer")
+    check(took < 5, "closed in %.1f s, not at the keep-alive timeout" % took)
+    lines = sl.access(4)
+    eq([(x["status"], x["end"]) for x in lines], [("200", "done")] * 4,
+       "all four logged")
+
+    # half-closed after a keep-alive exchange: closed now, not in 30 s
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/hello"))
+    eq(c.read_response().body, HELLO, "keep-alive answer")
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    c.sock.shutdown(socket.SHUT_WR)
+    check(c.closed(5), "closed after the client's FIN")
+    check(time.monotonic() - t0 < 5, "closed at once")
+    c.close()
+
+    # the FIN comes while the answer is on its way, behind a second request
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/slow/300"))
+    time.sleep(0.1)
+    c.send(get_req(fx, "/hello"))
+    c.sock.shutdown(socket.SHUT_WR)
+    r1, r2 = c.read_response(), c.read_response()
+    eq((r1.status, r1.body, r2.status, r2.body),
+       (200, b"hello from origin\n", 200, HELLO), "slow, then hello")
+    check("close" in r2.conn_tokens(), "the last answer says close")
+    check(c.closed(5), "closed after both")
+    c.close()
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def client_half_close_cuts_a_request(fx):
+    """A FIN in the middle of a request head gets a 400 (after the
+    answers to the complete requests before it); a FIN in the middle of a
+    Content-Length body reaches no origin: the connection is closed."""
+    sl = proxy(fx, proto="http")
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/hello") + b"GET http://origin.test/ HTTP/1.1\r\nHo")
+    c.sock.shutdown(socket.SHUT_WR)
+    r1 = c.read_response()
+    r2 = c.read_response()
+    eq((r1.status, r1.body), (200, HELLO), "the complete request")
+    eq(r2.status, 400, "the cut one")
+    check(b"cut short" in r2.body, "says why: %r" % r2.body)
+    check("close" in r2.conn_tokens(), "and closes")
+    check(c.closed(5), "closed after the 400")
+    c.close()
+
+    c = Client(sl.addr)
+    c.send(b"GET http://origin.test/")
+    c.sock.shutdown(socket.SHUT_WR)
+    r = c.read_response()
+    eq(r.status, 400, "a head cut before its first line ends")
+    check(c.closed(5), "closed")
+    c.close()
+
+    # a whole POST body, then the FIN: answered
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/sink", method="POST",
+                   extra="Content-Length: 5000\r\n") + b"p" * 5000)
+    c.sock.shutdown(socket.SHUT_WR)
+    r = c.read_response()
+    eq(r.status, 200, "POST with its whole body, then FIN")
+    check(c.closed(5), "closed after")
+    c.close()
+
+    # half a body, then the FIN: no answer, closed, logged
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/sink", method="POST",
+                   extra="Content-Length: 5000\r\n") + b"p" * 100)
+    c.sock.shutdown(socket.SHUT_WR)
+    eq(c.read_until_close(), b"", "no answer to a cut body")
+    c.close()
+    a = access_with(sl, lambda x: x["end"] == "client_closed",
+                    "the cut POST logged as client_closed")
+    eq(a["method"], "POST", "method of the cut request")
+
+    # a chunked body cut by the FIN: forwarded as far as it goes, then
+    # the connection ends, with no answer
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/sink", method="POST", host=ORIGIN_HOST,
+                   extra="Transfer-Encoding: chunked\r\n") +
+           b"5\r\nhello\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    eq(c.read_until_close(), b"", "no answer to a cut chunked body")
+    c.close()
+    access_with(sl, lambda x: x["end"] == "client_closed" and
+                x["url"].startswith("http://" + ORIGIN_HOST),
+                "the cut chunked POST logged")
+
+    # a large answer still on its way when the next request turns out cut:
+    # it arrives whole before the close
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/bytes/2000000") +
+           get_req(fx, "/sink", method="POST",
+                   extra="Content-Length: 5000\r\n") + b"p" * 10)
+    c.sock.shutdown(socket.SHUT_WR)
+    r = c.read_response()
+    eq((r.status, r.body), (200, origin.pattern(2000000)),
+       "the answer before the cut request, whole")
+    check(c.closed(5), "then closed")
+    c.close()
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def client_half_close_while_password_checked(fx):
+    """A request with credentials that need crypt(3), then the FIN: the
+    check finishes and the answer still goes out."""
+    h = crypt.crypt("pa55", crypt.mksalt(crypt.METHOD_SHA512))
+    sl = proxy(fx, proto="http", conf='auth = { users = ( { name = "carol";'
+               ' hash = "%s"; } ); };\n' % h)
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/hello", extra="Proxy-Authorization: %s\r\n" %
+                   basic("carol", "pa55")))
+    c.sock.shutdown(socket.SHUT_WR)
+    r = c.read_response()
+    eq((r.status, r.body), (200, HELLO), "answered after the FIN")
+    check(c.closed(5), "closed after")
+    c.close()
+    eq(sl.stop(), 0, "exit")
+
+
+@test
 def head_split_at_every_byte(fx):
     sl = proxy(fx, proto="http")
     c = Client(sl.addr)

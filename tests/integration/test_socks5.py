@@ -230,6 +230,42 @@ def hashed_password_via_crypt_pool(fx):
 
 
 @test
+def everything_then_fin_while_password_checked(fx):
+    """Greeting, RFC 1929 credentials that need crypt(3), the request and
+    tunnel data, then the FIN, all in one write: the password check ends,
+    the tunnel opens, the data and the FIN pass on, the echo comes back.
+    With the request cut short instead, the session closes."""
+    users = os.path.join(fx.tmp, "users-fin.txt")
+    with open(users, "w") as f:
+        for name in ("erin", "frank"):  # each checked once: no cache hit
+            f.write("%s:%s\n" % (name, crypt.crypt("pw", crypt.mksalt(
+                crypt.METHOD_SHA512))))
+    sl = Sluice(fx, conf='auth = { required = true; file = "%s"; };\n' %
+                users)
+    s = socket.create_connection(sl.addr, timeout=10)
+    s.sendall(s5_greeting("erin") + s5_auth("erin", "pw") +
+              s5_request(ORIGIN_HOST, fx.ports["echo"]) + b"ping before FIN")
+    s.shutdown(socket.SHUT_WR)
+    eq(recv_exact(s, 2), b"\x05\x02", "method: user/password")
+    eq(recv_exact(s, 2), b"\x01\x00", "credentials accepted")
+    rep, _ = s5_read_reply(s)
+    eq(rep, 0, "connected")
+    eq(recv_all(s), b"ping before FIN", "the echo, then EOF")
+    s.close()
+
+    s = socket.create_connection(sl.addr, timeout=10)
+    s.sendall(s5_greeting("frank") + s5_auth("frank", "pw") +
+              s5_request(ORIGIN_HOST, fx.ports["echo"])[:5])
+    s.shutdown(socket.SHUT_WR)
+    eq(recv_exact(s, 2), b"\x05\x02", "method")
+    eq(recv_exact(s, 2), b"\x01\x00", "credentials accepted")
+    eq(recv_all(s), b"", "then closed: the request never came whole")
+    s.close()
+    sl.wait_log("closed in the middle of its")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
 def pysocks_clients(fx):
     sl = Sluice(fx, conf='auth = { required = false; users = ( { name = '
                 '"bob"; password = "builder"; } ); };\n')
