@@ -82,11 +82,11 @@ unit: deps-test
 	sh tests/run.sh unit
 
 integration: deps-test
-	$(MAKE) all
+	$(MAKE) all $(SLLOAD)
 	sh tests/run.sh integration
 
 test: deps-test
-	$(MAKE) all unit-bins
+	$(MAKE) all unit-bins $(SLLOAD)
 	sh tests/run.sh all
 
 # clang, as make fuzz uses: one compiler and one sanitizer runtime.  It
@@ -102,6 +102,7 @@ asan: deps-test
 	@mkdir -p build/asan && touch build/asan/.clang
 	$(MAKE) CC=clang B=build/asan PROG=build/asan/sluice OPT="$(SAN)" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/sluice unit-bins
+	$(MAKE) $(SLLOAD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	TEST_BUILD=build/asan SLUICE_BIN=$(CURDIR)/build/asan/sluice \
@@ -115,11 +116,12 @@ tsan: deps-test
 	@mkdir -p build/tsan && touch build/tsan/.clang
 	$(MAKE) CC=clang B=build/tsan PROG=build/tsan/sluice OPT="$(TSAN)" \
 	    LDFLAGS="-fsanitize=thread" build/tsan/sluice
+	$(MAKE) $(SLLOAD)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	SLUICE_BIN=$(CURDIR)/build/tsan/sluice sh tests/run.sh integration
 
 valgrind: deps-test
-	$(MAKE) all
+	$(MAKE) all $(SLLOAD)
 	command -v valgrind >/dev/null || sh contrib/deps.sh valgrind
 	SLUICE_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
 	    --errors-for-leak-kinds=definite --track-fds=yes \

@@ -49,8 +49,10 @@
 #endif
 #define RELAY_SPLICE_AFTER	(64 * 1024)	/* bytes a direction copies
 						   before it splices */
+#ifndef RELAY_BUDGET
 #define RELAY_BUDGET		(1024 * 1024)	/* bytes per direction per
 						   relay_io() call */
+#endif
 
 struct relay_buf {
 	struct relay_buf *next;		/* pool free list */

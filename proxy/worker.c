@@ -32,6 +32,9 @@
 #define RESUME_MS	250	/* listeners off after EMFILE, retry after */
 #define FD_WARN_MS	10000	/* out of descriptors: warn this often */
 #define TICK_MS		1000	/* the housekeeping timer */
+#ifndef WORKER_MAX_CALLBACKS
+#define WORKER_MAX_CALLBACKS 64	/* callbacks between two looks at epoll */
+#endif
 /* a timer may fire a little early by clock_ms(): half a tick of slack */
 #define DUE(now, last, every)	((now) - (last) + TICK_MS / 2 >= (every))
 
@@ -432,6 +435,18 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 	 * late call fails harmlessly, but workers must not touch each other's
 	 * descriptors at all.
 	 */
+	/*
+	 * A relay that spends its budget re-activates itself to come back
+	 * after the other events (relay.c), and libevent runs an event
+	 * activated during a pass in that same pass: without a limit, busy
+	 * tunnels would pass the loop between them and never let it ask
+	 * epoll again, so no connection would be accepted and no other
+	 * socket served while they last.  After WORKER_MAX_CALLBACKS
+	 * callbacks the loop polls (without waiting) and queues what is
+	 * ready behind what is already active.
+	 */
+	event_config_set_max_dispatch_interval(cfg, NULL, WORKER_MAX_CALLBACKS,
+	    0);
 	w->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	if (w->base == NULL) {
