@@ -32,6 +32,25 @@ relay_pool_init(struct relay_pool *p, int pipes_max)
 	memset(p, 0, sizeof(*p));
 	p->pipes_max = pipes_max;
 	p->splice_ok = pipes_max > 0;
+	p->bulk_pri = -1;
+}
+
+/*
+ * A relay that spends its budget is a bulk transfer: its events go to
+ * the pool's bulk priority, below handshakes, requests and interactive
+ * tunnels (worker.c).  An event queued to run cannot change; the next
+ * spent budget tries again.
+ */
+static void
+demote(struct relay *r)
+{
+	int i, pri = r->pool->bulk_pri;
+
+	if (pri < 0)
+		return;
+	for (i = 0; i < 2; i++)
+		if (event_get_priority(&r->end[i].ev) != pri)
+			(void)event_priority_set(&r->end[i].ev, pri);
 }
 
 static void
@@ -583,9 +602,11 @@ relay_io(struct relay *r, int e, short what, int64_t now)
 		more = pump(r, d, now);
 		if (more == -1)
 			return RELAY_ERROR;
-		if (more == 1)
+		if (more == 1) {
 			/* budget spent: come back after the other events */
+			demote(r);
 			event_active(&r->end[d].ev, EV_READ, 1);
+		}
 	}
 	if (r->dir[RELAY_UP].shut && r->dir[RELAY_DOWN].shut)
 		return RELAY_DONE;

@@ -81,6 +81,8 @@ struct relay_pool {
 	uint64_t	copied;		/* bytes moved by read/write */
 	struct event	trim;		/* frees the free lists when unused */
 	unsigned	trim_set:1;	/* trim is assigned (pool attached) */
+	int		bulk_pri;	/* event priority of a relay that
+					   spends its budget, or -1 */
 };
 
 struct tbucket;

@@ -32,8 +32,9 @@
 #define RESUME_MS	250	/* listeners off after EMFILE, retry after */
 #define FD_WARN_MS	10000	/* out of descriptors: warn this often */
 #define TICK_MS		1000	/* the housekeeping timer */
-#ifndef WORKER_MAX_CALLBACKS
 #define WORKER_MAX_CALLBACKS 64	/* callbacks between two looks at epoll */
+#ifndef WORKER_MAX_PASS_US
+#define WORKER_MAX_PASS_US 1000	/* and at most this long (then a callback) */
 #endif
 /* a timer may fire a little early by clock_ms(): half a tick of slack */
 #define DUE(now, last, every)	((now) - (last) + TICK_MS / 2 >= (every))
@@ -441,17 +442,26 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 	 * activated during a pass in that same pass: without a limit, busy
 	 * tunnels would pass the loop between them and never let it ask
 	 * epoll again, so no connection would be accepted and no other
-	 * socket served while they last.  After WORKER_MAX_CALLBACKS
-	 * callbacks the loop polls (without waiting) and queues what is
-	 * ready behind what is already active.
+	 * socket served while they last.  A pass ends after
+	 * WORKER_MAX_CALLBACKS callbacks or WORKER_MAX_PASS_US; the loop
+	 * then polls (without waiting).  A tunnel that spends a budget goes
+	 * to WORKER_PRI_BULK (relay.c), below everything else: a pass of
+	 * those runs only when nothing else is ready, so a handshake or a
+	 * request waits for at most one such pass however many bulk
+	 * tunnels there are.
 	 */
-	event_config_set_max_dispatch_interval(cfg, NULL, WORKER_MAX_CALLBACKS,
-	    0);
+	event_config_set_max_dispatch_interval(cfg, &(struct timeval){ 0,
+	    WORKER_MAX_PASS_US }, WORKER_MAX_CALLBACKS, 0);
 	w->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	if (w->base == NULL) {
 		snprintf(err, errlen, "no event backend with edge-triggered "
 		    "O(1) events (epoll) is available; is EVENT_NOEPOLL set?");
+		return -1;
+	}
+	/* every event is WORKER_PRI_NORMAL (the middle one) unless set */
+	if (event_base_priority_init(w->base, WORKER_PRIORITIES) == -1) {
+		snprintf(err, errlen, "libevent: cannot set priorities");
 		return -1;
 	}
 	evtimer_assign(&w->resume_timer, w->base, resume_cb, w);
@@ -474,6 +484,7 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 		w->pipes = 256;
 	worker_set_max_sessions(w);
 	relay_pool_init(&w->relay_pool, w->pipes);
+	w->relay_pool.bulk_pri = WORKER_PRI_BULK;
 	relay_pool_attach(&w->relay_pool, w->base);
 
 	if ((w->resolver = resolver_new(w->base, c, err, errlen)) == NULL)

@@ -21,6 +21,11 @@
 #include "relay.h"
 #include "../auth/crypt_pool.h"
 
+/* libevent priorities in a worker's base (lower runs first) */
+#define WORKER_PRIORITIES	3
+#define WORKER_PRI_NORMAL	1	/* the default: nqueues / 2 */
+#define WORKER_PRI_BULK		2	/* tunnels: after everything else */
+
 struct conf;
 struct http_head;
 struct listener;
