@@ -180,9 +180,13 @@ setup_kind(void **state, enum pair_kind kind, int pipes_max)
 	h->fds_before = count_fds();
 	h->base = event_base_new();
 	assert_non_null(h->base);
+	/* as a worker has them: the default 1, bulk 2 */
+	assert_int_equal(event_base_priority_init(h->base, 3), 0);
 	event_assign(&h->tick, h->base, -1, EV_PERSIST, tick_cb, h);
 	assert_int_equal(event_add(&h->tick, &tv), 0);
 	relay_pool_init(&h->pool, pipes_max);
+	assert_int_equal(h->pool.bulk_pri, -1);
+	h->pool.bulk_pri = 2;
 	relay_init(&h->r, &h->pool);
 	assert_int_equal(h->r.end[RELAY_CLIENT].fd, -1);
 	assert_int_equal(h->r.end[RELAY_TARGET].fd, -1);
@@ -768,6 +772,46 @@ test_close_at_once_unix(void **state)
 	assert_int_equal(h->pool.bufs_out, 0);
 }
 
+/*
+ * A tunnel that spends its byte budget in one go is a bulk transfer: both
+ * of its events go to the pool's bulk priority (below handshakes and
+ * interactive tunnels in a worker); one that does not keeps the default.
+ * Needs socket buffers larger than the budget: root (SO_SNDBUFFORCE).
+ */
+static void
+test_budget_spent_lowers_priority(void **state)
+{
+	struct harness *h = *state;
+	size_t len = 3 * RELAY_BUDGET;
+	int big = 8 * RELAY_BUDGET;
+	uint8_t *buf;
+
+	if (setsockopt(h->peer[PEER_TARGET], SOL_SOCKET, SO_SNDBUFFORCE,
+	    &big, sizeof(big)) == -1 || setsockopt(h->r.end[RELAY_CLIENT].fd,
+	    SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) == -1) {
+		skip();		/* not root: the budget cannot be reached */
+	}
+	start(h);
+	peer_send_all(h, PEER_CLIENT, "hello", 5);
+	peer_expect(h, PEER_TARGET, "hello", 5);
+	peer_send_all(h, PEER_TARGET, "hi", 2);
+	peer_expect(h, PEER_CLIENT, "hi", 2);
+	assert_int_equal(event_get_priority(&h->r.end[RELAY_CLIENT].ev), 1);
+	assert_int_equal(event_get_priority(&h->r.end[RELAY_TARGET].ev), 1);
+
+	buf = malloc(len);
+	assert_non_null(buf);
+	fill_random(buf, len, 5);
+	/* all of it waits in the target's socket before the relay runs */
+	assert_int_equal(send(h->peer[PEER_TARGET], buf, len, MSG_NOSIGNAL),
+	    (ssize_t)len);
+	peer_expect(h, PEER_CLIENT, buf, len);
+	free(buf);
+	assert_int_equal(event_get_priority(&h->r.end[RELAY_CLIENT].ev), 2);
+	assert_int_equal(event_get_priority(&h->r.end[RELAY_TARGET].ev), 2);
+	assert_false(h->ended);
+}
+
 /* ----- (4) backpressure ----------------------------------------------- */
 
 /*
@@ -1262,6 +1306,8 @@ main(void)
 		    setup_tcp_onepipe, teardown),
 		cmocka_unit_test_setup_teardown(test_big_unix,
 		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_budget_spent_lowers_priority, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close_unix,
 		    setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close_tcp,
