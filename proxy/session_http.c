@@ -394,6 +394,43 @@ client_may_send(struct session *s, size_t consumed)
 }
 
 /*
+ * A request is over: wait for the next one on this connection (keep, and
+ * the client may still send one), parsing at once what is pipelined, or
+ * close after the response.
+ */
+static void
+await_next_request(struct session *s, int keep)
+{
+	struct http_state *h = s->http;
+
+	if (!keep || !client_may_send(s, 0)) {
+		session_linger(s);
+		return;
+	}
+	if (s->state != SESSION_S_HTTP_HEAD)
+		session_set_state(s, SESSION_S_HTTP_HEAD);
+	http_parser_init(&h->parser);
+	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
+	/* a pipelined request may be waiting already */
+	if (evbuffer_get_length(sio_in(s->io)) > 0)
+		parse_request(s);
+}
+
+/*
+ * The client half-closed before the Content-Length body of its request
+ * was all here: the rest will never come.
+ */
+static int
+body_cut_short(struct session *s)
+{
+	struct http_state *h = s->http;
+
+	return h->client_eof && !h->req_done &&
+	    h->req_framing == HTTP_BODY_LENGTH &&
+	    evbuffer_get_length(sio_in(s->io)) < h->req_left;
+}
+
+/*
  * The client half-closed with its request incomplete: no answer to give,
  * the origin connection (if any) has half a request on it; what is queued
  * for the client (earlier answers) still goes out before the close.
@@ -450,14 +487,7 @@ answered(struct session *s, const struct http_head *hd, int keep,
 	    hd->head_len);
 	log_request(s, end);
 	h->requests++;
-	if (!keep || !client_may_send(s, 0)) {
-		session_linger(s);
-		return;
-	}
-	http_parser_init(&h->parser);
-	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
-	if (evbuffer_get_length(sio_in(s->io)) > 0)
-		parse_request(s);
+	await_next_request(s, keep);
 }
 
 /*
@@ -981,10 +1011,9 @@ handle_request(struct session *s, const char *p, const struct http_head *hd)
 	http_chunked_init(&h->req_chunk, (uint32_t)c->http_head_max);
 	h->req_done = hd->framing == HTTP_BODY_NONE;
 	evbuffer_drain(in, hd->skipped + hd->head_len);
-	if (h->client_eof && hd->framing == HTTP_BODY_LENGTH &&
-	    evbuffer_get_length(in) < h->req_left) {
-		/* half-closed before its body was all sent: nothing to ask
-		   the origin (a chunked one is found out as it goes) */
+	if (body_cut_short(s)) {
+		/* nothing to ask the origin (a chunked body cut short is
+		   found out as it goes) */
 		client_gone_mid_request(s);
 		return -1;
 	}
@@ -1028,29 +1057,23 @@ parse_request(struct session *s)
 		len = lim.head_max + 8;
 	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 	r = http_parse_request(&h->parser, p, len, &lim, hd, &status);
-	if (r == CODEC_AGAIN && h->client_eof) {
-		/* the client half-closed in the middle of a head: the rest
-		   will never come */
-		request_reset(h);
-		h->client_ka = 0;
+	if (r == CODEC_OK)
+		return handle_request(s, p, hd);
+	if (r == CODEC_AGAIN && !h->client_eof)
+		return 0;
+	request_reset(h);
+	h->client_ka = 0;
+	if (r == CODEC_AGAIN)	/* half-closed in the middle of a head */
 		fail_request(s, 400, "bad_request", "request cut short by the "
 		    "client's close");
-		return -1;
-	}
-	if (r == CODEC_AGAIN)
-		return 0;
-	if (r == CODEC_ERR) {
-		request_reset(h);
-		h->client_ka = 0;
+	else
 		fail_request(s, status, status == 431 || status == 414 ?
 		    "request_too_large" : "bad_request", status == 431 ?
 		    "request header fields too large" : status == 414 ?
 		    "request line too long" : status == 505 ?
 		    "HTTP version not supported" : status == 501 ?
 		    "transfer coding not implemented" : "malformed request");
-		return -1;
-	}
-	return handle_request(s, p, hd);
+	return -1;
 }
 
 /*
@@ -1796,16 +1819,7 @@ request_complete(struct session *s)
 		h->client_paused = 0;
 		sio_read_on(s->io);
 	}
-	if (!h->client_ka || !client_may_send(s, 0)) {
-		session_linger(s);
-		return;
-	}
-	session_set_state(s, SESSION_S_HTTP_HEAD);
-	http_parser_init(&h->parser);
-	session_deadline(s, (int64_t)s->conf->http_keepalive * 1000);
-	/* a pipelined request may be waiting already */
-	if (evbuffer_get_length(sio_in(s->io)) > 0)
-		parse_request(s);
+	await_next_request(s, h->client_ka);
 }
 
 /* ----- client events and timeouts ---------------------------------------------- */
@@ -1846,8 +1860,7 @@ session_http_client_event(struct session *s, short what)
 		}
 		if (s->state == SESSION_S_HTTP_AUTH_WAIT)
 			return;	/* the head is checked once it is let in */
-		if (h->req_done || h->req_framing != HTTP_BODY_LENGTH ||
-		    evbuffer_get_length(sio_in(s->io)) >= h->req_left)
+		if (!body_cut_short(s))
 			return;	/* the response still goes out (a chunked
 				   body cut short is found as it is sent) */
 		break;

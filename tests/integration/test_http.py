@@ -829,9 +829,16 @@ def client_half_close_cuts_a_request(fx):
     answers to the complete requests before it); a FIN in the middle of a
     Content-Length body reaches no origin: the connection is closed."""
     sl = proxy(fx, proto="http")
-    c = Client(sl.addr)
-    c.send(get_req(fx, "/hello") + b"GET http://origin.test/ HTTP/1.1\r\nHo")
-    c.sock.shutdown(socket.SHUT_WR)
+
+    def sent_then_fin(data):
+        """A connection on which data went out, then the client's FIN."""
+        c = Client(sl.addr)
+        c.send(data)
+        c.sock.shutdown(socket.SHUT_WR)
+        return c
+
+    c = sent_then_fin(get_req(fx, "/hello") +
+                      b"GET http://origin.test/ HTTP/1.1\r\nHo")
     r1 = c.read_response()
     r2 = c.read_response()
     eq((r1.status, r1.body), (200, HELLO), "the complete request")
@@ -841,29 +848,23 @@ def client_half_close_cuts_a_request(fx):
     check(c.closed(5), "closed after the 400")
     c.close()
 
-    c = Client(sl.addr)
-    c.send(b"GET http://origin.test/")
-    c.sock.shutdown(socket.SHUT_WR)
+    c = sent_then_fin(b"GET http://origin.test/")
     r = c.read_response()
     eq(r.status, 400, "a head cut before its first line ends")
     check(c.closed(5), "closed")
     c.close()
 
     # a whole POST body, then the FIN: answered
-    c = Client(sl.addr)
-    c.send(get_req(fx, "/sink", method="POST",
-                   extra="Content-Length: 5000\r\n") + b"p" * 5000)
-    c.sock.shutdown(socket.SHUT_WR)
+    c = sent_then_fin(get_req(fx, "/sink", method="POST",
+                              extra="Content-Length: 5000\r\n") + b"p" * 5000)
     r = c.read_response()
     eq(r.status, 200, "POST with its whole body, then FIN")
     check(c.closed(5), "closed after")
     c.close()
 
     # half a body, then the FIN: no answer, closed, logged
-    c = Client(sl.addr)
-    c.send(get_req(fx, "/sink", method="POST",
-                   extra="Content-Length: 5000\r\n") + b"p" * 100)
-    c.sock.shutdown(socket.SHUT_WR)
+    c = sent_then_fin(get_req(fx, "/sink", method="POST",
+                              extra="Content-Length: 5000\r\n") + b"p" * 100)
     eq(c.read_until_close(), b"", "no answer to a cut body")
     c.close()
     a = access_with(sl, lambda x: x["end"] == "client_closed",
@@ -872,11 +873,9 @@ def client_half_close_cuts_a_request(fx):
 
     # a chunked body cut by the FIN: forwarded as far as it goes, then
     # the connection ends, with no answer
-    c = Client(sl.addr)
-    c.send(get_req(fx, "/sink", method="POST", host=ORIGIN_HOST,
-                   extra="Transfer-Encoding: chunked\r\n") +
-           b"5\r\nhello\r\n")
-    c.sock.shutdown(socket.SHUT_WR)
+    c = sent_then_fin(get_req(fx, "/sink", method="POST", host=ORIGIN_HOST,
+                              extra="Transfer-Encoding: chunked\r\n") +
+                      b"5\r\nhello\r\n")
     eq(c.read_until_close(), b"", "no answer to a cut chunked body")
     c.close()
     access_with(sl, lambda x: x["end"] == "client_closed" and
@@ -885,11 +884,9 @@ def client_half_close_cuts_a_request(fx):
 
     # a large answer still on its way when the next request turns out cut:
     # it arrives whole before the close
-    c = Client(sl.addr)
-    c.send(get_req(fx, "/bytes/2000000") +
-           get_req(fx, "/sink", method="POST",
-                   extra="Content-Length: 5000\r\n") + b"p" * 10)
-    c.sock.shutdown(socket.SHUT_WR)
+    c = sent_then_fin(get_req(fx, "/bytes/2000000") +
+                      get_req(fx, "/sink", method="POST",
+                              extra="Content-Length: 5000\r\n") + b"p" * 10)
     r = c.read_response()
     eq((r.status, r.body), (200, origin.pattern(2000000)),
        "the answer before the cut request, whole")
