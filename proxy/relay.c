@@ -603,9 +603,13 @@ relay_io(struct relay *r, int e, short what, int64_t now)
 		if (more == -1)
 			return RELAY_ERROR;
 		if (more == 1) {
-			/* budget spent: come back after the other events */
+			/* budget spent: come back after the other events,
+			   and end this loop pass so that epoll is asked
+			   what else is ready before another budget goes */
 			demote(r);
 			event_active(&r->end[d].ev, EV_READ, 1);
+			(void)event_base_loopcontinue(
+			    event_get_base(&r->end[d].ev));
 		}
 	}
 	if (r->dir[RELAY_UP].shut && r->dir[RELAY_DOWN].shut)

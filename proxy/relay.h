@@ -8,7 +8,9 @@
  * for the first bytes of every direction, where two splices cost more than
  * a copy).  Idle tunnels hold neither.  Each socket is drained until EAGAIN
  * because its events are edge-triggered; a per-call budget keeps one busy
- * tunnel from starving the others (the event is re-activated instead).
+ * tunnel from starving the others: the event is re-activated instead, at
+ * the pool's bulk priority, and the loop pass ends there, so whatever
+ * else became ready (a handshake, a request) waits for at most one budget.
  *
  * Backpressure: a direction with bytes in flight does not read its source
  * until its sink took them, so at most one carrier (a RELAY_BUF_SIZE buffer,
@@ -50,8 +52,9 @@
 #define RELAY_SPLICE_AFTER	(64 * 1024)	/* bytes a direction copies
 						   before it splices */
 #ifndef RELAY_BUDGET
-#define RELAY_BUDGET		(1024 * 1024)	/* bytes per direction per
-						   relay_io() call */
+#define RELAY_BUDGET		(2 * 1024 * 1024)	/* bytes per direction
+						   per relay_io() call: ~0.8 ms
+						   of splicing here */
 #endif
 
 struct relay_buf {

@@ -444,11 +444,15 @@ worker_init(struct worker *w, struct server *srv, int id, struct policy *pol,
 	 * epoll again, so no connection would be accepted and no other
 	 * socket served while they last.  A pass ends after
 	 * WORKER_MAX_CALLBACKS callbacks or WORKER_MAX_PASS_US; the loop
-	 * then polls (without waiting).  A tunnel that spends a budget goes
-	 * to WORKER_PRI_BULK (relay.c), below everything else: a pass of
-	 * those runs only when nothing else is ready, so a handshake or a
-	 * request waits for at most one such pass however many bulk
-	 * tunnels there are.
+	 * then polls (without waiting).  That time is read from libevent's
+	 * clock, CLOCK_MONOTONIC_COARSE, which moves once a kernel tick
+	 * (4 ms at HZ=250): so a relay that spends a budget also ends the
+	 * pass itself (event_base_loopcontinue) and goes to WORKER_PRI_BULK,
+	 * below everything else.  A pass runs one priority; a bulk one runs
+	 * only when nothing else is ready and holds one budget, so a
+	 * handshake or a request waits for at most one budget (~1 ms)
+	 * however many bulk tunnels there are.  The limits here stay for
+	 * callbacks that re-activate themselves at the default priority.
 	 */
 	event_config_set_max_dispatch_interval(cfg, &(struct timeval){ 0,
 	    WORKER_MAX_PASS_US }, WORKER_MAX_CALLBACKS, 0);

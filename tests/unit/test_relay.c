@@ -59,6 +59,11 @@ struct harness {
 	enum relay_status status;	/* the last relay_io() result */
 	int		ended;		/* relay_io() said DONE or ERROR */
 	int		calls;		/* relay_io() calls from events */
+	int		probe_w;	/* poked by the first call run at the
+					   bulk priority once armed */
+	int		probe_armed;
+	int		probe_at;	/* the call that poked it */
+	int		probe_seen;	/* calls when the probe ran */
 	int64_t		now;		/* passed to relay_io() */
 	int		fds_before;	/* open descriptors at setup */
 };
@@ -129,10 +134,18 @@ make_pair(enum pair_kind kind, int *a, int *b)
 static void
 relay_event(struct harness *h, int end, short what)
 {
+	int bulk;
+
 	if (h->ended)
 		return;
+	bulk = event_get_priority(&h->r.end[end].ev) == h->pool.bulk_pri;
 	h->calls++;
 	h->status = relay_io(&h->r, end, what, h->now);
+	if (h->probe_armed && bulk) {
+		h->probe_armed = 0;
+		h->probe_at = h->calls;
+		assert_int_equal(write(h->probe_w, "x", 1), 1);
+	}
 	if (h->status != RELAY_OK) {
 		/* as session_close() does: the last FIN of a clean end is
 		   the close's to send */
@@ -812,6 +825,67 @@ test_budget_spent_lowers_priority(void **state)
 	assert_false(h->ended);
 }
 
+static void
+probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct harness *h = arg;
+	char c;
+
+	(void)what;
+	assert_int_equal(read(fd, &c, 1), 1);
+	h->probe_seen = h->calls;
+}
+
+/*
+ * A relay that spends its budget ends the loop pass: an event that became
+ * ready meanwhile (in a worker: a handshake, a request) runs before the
+ * relay's next budget, however much the relay still has to move.  This
+ * base has no dispatch limit: without the pass ending there, the relay
+ * would move all of it first.  Root only, as above.
+ */
+static void
+test_budget_spent_ends_the_pass(void **state)
+{
+	struct harness *h = *state;
+	size_t len = 4 * RELAY_BUDGET;
+	int big = 8 * RELAY_BUDGET, sv[2];
+	struct event probe;
+	uint8_t *buf;
+
+	if (setsockopt(h->peer[PEER_TARGET], SOL_SOCKET, SO_SNDBUFFORCE,
+	    &big, sizeof(big)) == -1 || setsockopt(h->r.end[RELAY_CLIENT].fd,
+	    SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) == -1) {
+		skip();
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0, sv), 0);
+	event_assign(&probe, h->base, sv[0], EV_READ | EV_PERSIST, probe_cb,
+	    h);
+	assert_int_equal(event_add(&probe, NULL), 0);
+	start(h);
+
+	buf = malloc(len);
+	assert_non_null(buf);
+	fill_random(buf, len, 6);
+	/* the first budget spent moves the relay to the bulk priority; the
+	   first call run there pokes the probe, which must run next */
+	h->probe_w = sv[1];
+	h->probe_armed = 1;
+	assert_int_equal(send(h->peer[PEER_TARGET], buf, len, MSG_NOSIGNAL),
+	    (ssize_t)len);
+	peer_expect(h, PEER_CLIENT, buf, len);
+	free(buf);
+	if (h->probe_seen != h->probe_at)
+		fail_msg("the probe ran after relay call %d, not right after "
+		    "call %d", h->probe_seen, h->probe_at);
+	assert_true(h->probe_at > 0);
+	assert_true(h->calls > h->probe_at);	/* more budgets after */
+	assert_false(h->ended);
+	event_del(&probe);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* ----- (4) backpressure ----------------------------------------------- */
 
 /*
@@ -1308,6 +1382,8 @@ main(void)
 		    setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_budget_spent_lowers_priority, setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_budget_spent_ends_the_pass, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close_unix,
 		    setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close_tcp,
