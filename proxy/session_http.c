@@ -1538,7 +1538,27 @@ response_body(struct session *s)
 
 /* ----- large bodies by splice() ---------------------------------------------- */
 
-static void
+/*
+ * Both sockets of a spliced body at libevent priority pri: the bulk one
+ * once it spends a budget (below handshakes, requests and interactive
+ * tunnels, as a busy tunnel goes), the default again when it ends, for
+ * the next request on either connection.  -1 if a socket could not be
+ * registered again (errno).
+ */
+static int
+body_priority(struct session *s, int pri)
+{
+	struct http_state *h = s->http;
+
+	if (pri < 0 || sio_set_priority(s->io, pri) == -1)
+		return pri < 0 ? 0 : -1;
+	if (h->oc != NULL && sio_set_priority(h->oc->io, pri) == -1)
+		return -1;
+	return 0;
+}
+
+/* -1 when s is gone (a socket could not be registered again). */
+static int
 splice_stop(struct session *s)
 {
 	struct http_state *h = s->http;
@@ -1548,6 +1568,12 @@ splice_stop(struct session *s)
 		sio_set_raw(h->oc->io, NULL);
 	relay_pipe_put(&s->w->relay_pool, h->pipe);
 	h->pipe = NULL;
+	if (body_priority(s, WORKER_PRI_NORMAL) == -1) {
+		s->err = errno;
+		session_close(s, "out_of_memory");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -1590,7 +1616,8 @@ body_splice(struct session *s)
 			continue;
 		}
 		if (h->resp_left == 0) {
-			splice_stop(s);
+			if (splice_stop(s) == -1)
+				return -1;
 			h->resp = RESP_DONE;
 			request_complete(s);
 			return -1;
@@ -1598,8 +1625,14 @@ body_splice(struct session *s)
 		if (!oio->rd_ready)
 			return 0;
 		if (budget == 0) {
-			/* come back after the other events */
+			/* come back after the other events; this pass ends */
+			if (body_priority(s, s->w->relay_pool.bulk_pri) == -1) {
+				s->err = errno;
+				session_close(s, "out_of_memory");
+				return -1;
+			}
 			event_active(oio->ev, EV_READ, 1);
+			(void)event_base_loopcontinue(s->w->base);
 			return 0;
 		}
 		want = budget < h->resp_left ? budget : (size_t)h->resp_left;

@@ -453,6 +453,30 @@ sio_handle(struct sio *io, short what)
 		destroy(io);
 }
 
+/*
+ * Run its event at libevent priority pri from now on (a spliced body
+ * moves to the worker's bulk priority while it spends budgets, and back
+ * when it ends).  libevent refuses to change an event queued to run: that
+ * one is registered again, and epoll reports the socket's readiness
+ * afresh, so no edge is lost.  -1 if it could not be registered again
+ * (the sio has failed then).
+ */
+int
+sio_set_priority(struct sio *io, int pri)
+{
+	if (io->dead || io->failed || event_get_priority(io->ev) == pri ||
+	    event_priority_set(io->ev, pri) == 0)
+		return 0;
+	(void)event_del(io->ev);
+	(void)event_priority_set(io->ev, pri);
+	io->rd_sched = io->wr_sched = 0;
+	if (event_add(io->ev, NULL) == -1) {
+		io->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 void
 sio_read_on(struct sio *io)
 {

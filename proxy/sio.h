@@ -85,6 +85,7 @@ int	sio_release(struct sio *, int *, int *);
 void	sio_handle(struct sio *, short);
 void	sio_setcb(struct sio *, sio_data_cb, sio_data_cb, sio_event_cb,
 	    void *);
+int	sio_set_priority(struct sio *, int);
 void	sio_read_on(struct sio *);
 void	sio_read_off(struct sio *);
 void	sio_set_read_hwm(struct sio *, size_t);

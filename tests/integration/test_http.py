@@ -963,7 +963,9 @@ def large_bodies_spliced_keepalive(fx):
     their size), on a keep-alive connection whose other requests (small,
     chunked, and pipelined behind the large ones) are answered whole and
     in order; the origin connection goes back to the pool after a spliced
-    body and carries the next request."""
+    body and carries the next request.  The 40 MiB body spends relay
+    budgets (its sockets go to the bulk priority, and back to the default
+    at its end): the requests behind it are answered as before."""
     aport = free_port("127.0.0.1")
     sl = proxy(fx, proto="http", conf='admin = { address = "127.0.0.1"; '
                'port = %d; };\n' % aport)
@@ -976,7 +978,8 @@ def large_bodies_spliced_keepalive(fx):
                 mval(ms, "sluice_origin_pool_reused_total"))
 
     spliced0, reused0 = counters()
-    sizes = [1 << 20, 0, 300000, -300000, 5000, 3 << 20, 262144, 262143]
+    sizes = [1 << 20, 0, 300000, -300000, 5000, 3 << 20, 40 << 20, 262144,
+             262143, 7]
     c = Client(sl.addr, timeout=20)
     c.send(b"".join(get_req(fx, "/chunked/%d" % -n) if n < 0 else
                     get_req(fx, "/bytes/%d" % n) for n in sizes))

@@ -500,6 +500,52 @@ test_release(void **state)
 	close(fd);
 }
 
+static void
+trigger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fx *fx = arg;
+	char c;
+
+	(void)what;
+	assert_int_equal(read(fd, &c, 1), 1);
+	/* the sio's event is queued behind this one with its read edge */
+	assert_int_equal(sio_set_priority(fx->io, 2), 0);
+}
+
+/*
+ * The event's priority changes when idle, and when it is queued to run
+ * (libevent refuses that one): the read edge it was queued with is not
+ * lost.
+ */
+static void
+test_set_priority(void **state)
+{
+	struct fx *fx = *state;
+	struct event trigger;
+	int sv[2];
+
+	assert_int_equal(event_base_priority_init(fx->base, 3), 0);
+	assert_int_equal(sio_set_priority(fx->io, 1), 0);
+	assert_int_equal(event_get_priority(fx->io->ev), 1);
+	spin(fx, 10);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	nonblock(sv[0]);
+	event_assign(&trigger, fx->base, sv[0], EV_READ, trigger_cb, fx);
+	assert_int_equal(event_priority_set(&trigger, 0), 0);
+	assert_int_equal(event_add(&trigger, NULL), 0);
+	/* one poll reports both; the trigger runs first and moves the sio */
+	assert_int_equal(write(fx->peer, "abc", 3), 3);
+	assert_int_equal(write(sv[1], "t", 1), 1);
+	want_in = 3;
+	assert_true(until(fx, input_is, 1000));
+	assert_int_equal(event_get_priority(fx->io->ev), 2);
+	assert_int_equal(fx->events, 0);
+	event_del(&trigger);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -529,6 +575,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_free_in_callback,
 		    setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_release,
+		    setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_set_priority,
 		    setup_unix, teardown),
 	};
 
