@@ -58,6 +58,7 @@ static void	session_event_cb(struct sio *, short, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_target_cb(evutil_socket_t, short, void *);
 static void	session_client_cb(evutil_socket_t, short, void *);
+static void	target_close(struct session *);
 static void	session_connect_next(struct session *);
 static int	session_shape(struct session *, int64_t);
 static void	session_relay_event(struct session *, int, short);
@@ -588,6 +589,7 @@ session_linger(struct session *s)
 		return;
 	}
 	dns_waiter_cancel(&s->dns);
+	target_close(s);	/* a connect in progress has no use now */
 	session_set_state(s, SESSION_S_LINGER);
 	s->flags |= SESSION_F_FLUSH_CLOSE;
 	/* the write callback must mean "all written" from now on */

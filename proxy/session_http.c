@@ -1896,7 +1896,9 @@ session_http_client_event(struct session *s, short what)
 		if (!body_cut_short(s))
 			return;	/* the response still goes out (a chunked
 				   body cut short is found as it is sent) */
-		break;
+		client_gone_mid_request(s);	/* the lookup or connect
+						   ends with it */
+		return;
 	case SESSION_S_HTTP_FORWARD:
 		if (h->req_done)
 			return;		/* half-closed after its request */

@@ -882,6 +882,23 @@ def client_half_close_cuts_a_request(fx):
                 x["url"].startswith("http://" + ORIGIN_HOST),
                 "the cut chunked POST logged")
 
+    # a body cut while its origin's name is still being resolved (300 ms):
+    # nothing is asked, the request is logged, the answer before it stays
+    c = Client(sl.addr)
+    c.send(get_req(fx, "/hello") +
+           get_req(fx, "/sink", method="POST", host="slow.test",
+                   extra="Content-Length: 5000\r\n") + b"q" * 10)
+    r = c.read_response()
+    eq((r.status, r.body), (200, HELLO), "the answer before the cut request")
+    time.sleep(0.1)
+    c.sock.shutdown(socket.SHUT_WR)
+    check(c.closed(5), "closed after the FIN")
+    c.close()
+    a = access_with(sl, lambda x: x["end"] == "client_closed" and
+                    "slow.test" in x["url"],
+                    "the POST cut while resolving logged as client_closed")
+    eq(a["method"], "POST", "method of the request cut while resolving")
+
     # a large answer still on its way when the next request turns out cut:
     # it arrives whole before the close
     c = sent_then_fin(get_req(fx, "/bytes/2000000") +
