@@ -1550,9 +1550,10 @@ body_priority(struct session *s, int pri)
 {
 	struct http_state *h = s->http;
 
-	if (pri < 0 || sio_set_priority(s->io, pri) == -1)
-		return pri < 0 ? 0 : -1;
-	if (h->oc != NULL && sio_set_priority(h->oc->io, pri) == -1)
+	if (pri < 0)
+		return 0;	/* a pool without a bulk priority */
+	if (sio_set_priority(s->io, pri) == -1 ||
+	    (h->oc != NULL && sio_set_priority(h->oc->io, pri) == -1))
 		return -1;
 	return 0;
 }
