@@ -59,9 +59,10 @@ struct harness {
 	enum relay_status status;	/* the last relay_io() result */
 	int		ended;		/* relay_io() said DONE or ERROR */
 	int		calls;		/* relay_io() calls from events */
-	int		probe_w;	/* poked by the first call run at the
-					   bulk priority once armed */
-	int		probe_armed;
+	struct event	probe;		/* test_budget_spent_ends_the_pass */
+	int		probe_fd[2];	/* its socketpair, or -1 */
+	int		probe_armed;	/* poke it from the first call run at
+					   the bulk priority */
 	int		probe_at;	/* the call that poked it */
 	int		probe_seen;	/* calls when the probe ran */
 	int64_t		now;		/* passed to relay_io() */
@@ -144,7 +145,7 @@ relay_event(struct harness *h, int end, short what)
 	if (h->probe_armed && bulk) {
 		h->probe_armed = 0;
 		h->probe_at = h->calls;
-		assert_int_equal(write(h->probe_w, "x", 1), 1);
+		assert_int_equal(write(h->probe_fd[1], "x", 1), 1);
 	}
 	if (h->status != RELAY_OK) {
 		/* as session_close() does: the last FIN of a clean end is
@@ -191,6 +192,7 @@ setup_kind(void **state, enum pair_kind kind, int pipes_max)
 	h = calloc(1, sizeof(*h));
 	assert_non_null(h);
 	h->fds_before = count_fds();
+	h->probe_fd[0] = h->probe_fd[1] = -1;
 	h->base = event_base_new();
 	assert_non_null(h->base);
 	/* as a worker has them: the default 1, bulk 2 */
@@ -252,6 +254,11 @@ teardown(void **state)
 		event_del(&h->r.end[RELAY_TARGET].ev);
 	}
 	event_del(&h->tick);
+	if (h->probe_fd[0] != -1) {
+		event_del(&h->probe);
+		close(h->probe_fd[0]);
+		close(h->probe_fd[1]);
+	}
 	relay_release(&h->r);
 	relay_pool_free(&h->pool);
 	for (i = 0; i < 2; i++) {
@@ -848,8 +855,7 @@ test_budget_spent_ends_the_pass(void **state)
 {
 	struct harness *h = *state;
 	size_t len = 4 * RELAY_BUDGET;
-	int big = 8 * RELAY_BUDGET, sv[2];
-	struct event probe;
+	int big = 8 * RELAY_BUDGET;
 	uint8_t *buf;
 
 	if (setsockopt(h->peer[PEER_TARGET], SOL_SOCKET, SO_SNDBUFFORCE,
@@ -857,11 +863,13 @@ test_budget_spent_ends_the_pass(void **state)
 	    SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) == -1) {
 		skip();
 	}
+	/* the harness owns the probe: teardown removes it even when an
+	   assertion ends the test early */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0, sv), 0);
-	event_assign(&probe, h->base, sv[0], EV_READ | EV_PERSIST, probe_cb,
-	    h);
-	assert_int_equal(event_add(&probe, NULL), 0);
+	    SOCK_CLOEXEC, 0, h->probe_fd), 0);
+	event_assign(&h->probe, h->base, h->probe_fd[0], EV_READ | EV_PERSIST,
+	    probe_cb, h);
+	assert_int_equal(event_add(&h->probe, NULL), 0);
 	start(h);
 
 	buf = malloc(len);
@@ -869,21 +877,20 @@ test_budget_spent_ends_the_pass(void **state)
 	fill_random(buf, len, 6);
 	/* the first budget spent moves the relay to the bulk priority; the
 	   first call run there pokes the probe, which must run next */
-	h->probe_w = sv[1];
 	h->probe_armed = 1;
 	assert_int_equal(send(h->peer[PEER_TARGET], buf, len, MSG_NOSIGNAL),
 	    (ssize_t)len);
 	peer_expect(h, PEER_CLIENT, buf, len);
 	free(buf);
+	if (h->probe_seen == 0)
+		fail_msg("the relay moved all %zu bytes before the probe "
+		    "poked at its call %d ran", len, h->probe_at);
 	if (h->probe_seen != h->probe_at)
 		fail_msg("the probe ran after relay call %d, not right after "
 		    "call %d", h->probe_seen, h->probe_at);
 	assert_true(h->probe_at > 0);
 	assert_true(h->calls > h->probe_at);	/* more budgets after */
 	assert_false(h->ended);
-	event_del(&probe);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 /* ----- (4) backpressure ----------------------------------------------- */
