@@ -796,21 +796,32 @@ test_close_at_once_unix(void **state)
  * A tunnel that spends its byte budget in one go is a bulk transfer: both
  * of its events go to the pool's bulk priority (below handshakes and
  * interactive tunnels in a worker); one that does not keeps the default.
- * Needs socket buffers larger than the budget: root (SO_SNDBUFFORCE).
+ * Needs buffers_for_budgets() (root).
  */
+/*
+ * Down-path socket buffers that hold several budgets, so that one relay
+ * call can spend a whole one.  Root only (SO_SNDBUFFORCE): the test is
+ * skipped otherwise, as the budget cannot be reached.
+ */
+static void
+buffers_for_budgets(struct harness *h)
+{
+	int big = 8 * RELAY_BUDGET;
+
+	if (setsockopt(h->peer[PEER_TARGET], SOL_SOCKET, SO_SNDBUFFORCE,
+	    &big, sizeof(big)) == -1 || setsockopt(h->r.end[RELAY_CLIENT].fd,
+	    SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) == -1)
+		skip();
+}
+
 static void
 test_budget_spent_lowers_priority(void **state)
 {
 	struct harness *h = *state;
 	size_t len = 3 * RELAY_BUDGET;
-	int big = 8 * RELAY_BUDGET;
 	uint8_t *buf;
 
-	if (setsockopt(h->peer[PEER_TARGET], SOL_SOCKET, SO_SNDBUFFORCE,
-	    &big, sizeof(big)) == -1 || setsockopt(h->r.end[RELAY_CLIENT].fd,
-	    SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) == -1) {
-		skip();		/* not root: the budget cannot be reached */
-	}
+	buffers_for_budgets(h);
 	start(h);
 	peer_send_all(h, PEER_CLIENT, "hello", 5);
 	peer_expect(h, PEER_TARGET, "hello", 5);
@@ -855,14 +866,9 @@ test_budget_spent_ends_the_pass(void **state)
 {
 	struct harness *h = *state;
 	size_t len = 4 * RELAY_BUDGET;
-	int big = 8 * RELAY_BUDGET;
 	uint8_t *buf;
 
-	if (setsockopt(h->peer[PEER_TARGET], SOL_SOCKET, SO_SNDBUFFORCE,
-	    &big, sizeof(big)) == -1 || setsockopt(h->r.end[RELAY_CLIENT].fd,
-	    SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) == -1) {
-		skip();
-	}
+	buffers_for_budgets(h);
 	/* the harness owns the probe: teardown removes it even when an
 	   assertion ends the test early */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
