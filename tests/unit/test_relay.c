@@ -793,12 +793,6 @@ test_close_at_once_unix(void **state)
 }
 
 /*
- * A tunnel that spends its byte budget in one go is a bulk transfer: both
- * of its events go to the pool's bulk priority (below handshakes and
- * interactive tunnels in a worker); one that does not keeps the default.
- * Needs buffers_for_budgets() (root).
- */
-/*
  * Down-path socket buffers that hold several budgets, so that one relay
  * call can spend a whole one.  Root only (SO_SNDBUFFORCE): the test is
  * skipped otherwise, as the budget cannot be reached.
@@ -814,6 +808,12 @@ buffers_for_budgets(struct harness *h)
 		skip();
 }
 
+/*
+ * A tunnel that spends its byte budget in one go is a bulk transfer: both
+ * of its events go to the pool's bulk priority (below handshakes and
+ * interactive tunnels in a worker); one that does not keeps the default.
+ * Needs buffers_for_budgets() (root).
+ */
 static void
 test_budget_spent_lowers_priority(void **state)
 {
