@@ -53,6 +53,19 @@ demote(struct relay *r)
 			(void)event_priority_set(&r->end[i].ev, pri);
 }
 
+/*
+ * Run ev again after the events already ready, a budget spent: libevent
+ * runs an event activated during a loop pass in that same pass, so the
+ * pass is ended here and epoll is asked what else is ready first (the
+ * worker's own pass limit reads a clock that moves once a kernel tick).
+ */
+void
+relay_come_back(struct event *ev)
+{
+	event_active(ev, EV_READ, 1);
+	(void)event_base_loopcontinue(event_get_base(ev));
+}
+
 static void
 pipe_close(struct relay_pipe *pp)
 {
@@ -603,13 +616,9 @@ relay_io(struct relay *r, int e, short what, int64_t now)
 		if (more == -1)
 			return RELAY_ERROR;
 		if (more == 1) {
-			/* budget spent: come back after the other events,
-			   and end this loop pass so that epoll is asked
-			   what else is ready before another budget goes */
+			/* budget spent: a bulk transfer */
 			demote(r);
-			event_active(&r->end[d].ev, EV_READ, 1);
-			(void)event_base_loopcontinue(
-			    event_get_base(&r->end[d].ev));
+			relay_come_back(&r->end[d].ev);
 		}
 	}
 	if (r->dir[RELAY_UP].shut && r->dir[RELAY_DOWN].shut)

@@ -141,6 +141,7 @@ void	relay_init(struct relay *, struct relay_pool *);
 int	relay_preload(struct relay *, int, const void *, size_t);
 enum relay_status relay_io(struct relay *, int, short, int64_t);
 void	relay_release(struct relay *);
+void	relay_come_back(struct event *);
 int	relay_shape(struct relay *, struct event_base *, int64_t,
 	    struct tbucket *, struct tbucket *, pthread_mutex_t *, int64_t);
 size_t	relay_in_flight(const struct relay *, int);

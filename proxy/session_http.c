@@ -1542,8 +1542,8 @@ response_body(struct session *s)
  * Both sockets of a spliced body at libevent priority pri: the bulk one
  * once it spends a budget (below handshakes, requests and interactive
  * tunnels, as a busy tunnel goes), the default again when it ends, for
- * the next request on either connection.  -1 if a socket could not be
- * registered again (errno).
+ * the next request on either connection.  -1 when s is gone (a socket
+ * could not be registered again).
  */
 static int
 body_priority(struct session *s, int pri)
@@ -1553,12 +1553,15 @@ body_priority(struct session *s, int pri)
 	if (pri < 0)
 		return 0;	/* a pool without a bulk priority */
 	if (sio_set_priority(s->io, pri) == -1 ||
-	    (h->oc != NULL && sio_set_priority(h->oc->io, pri) == -1))
+	    (h->oc != NULL && sio_set_priority(h->oc->io, pri) == -1)) {
+		s->err = errno;
+		session_close(s, "out_of_memory");
 		return -1;
+	}
 	return 0;
 }
 
-/* -1 when s is gone (a socket could not be registered again). */
+/* -1 when s is gone. */
 static int
 splice_stop(struct session *s)
 {
@@ -1569,12 +1572,7 @@ splice_stop(struct session *s)
 		sio_set_raw(h->oc->io, NULL);
 	relay_pipe_put(&s->w->relay_pool, h->pipe);
 	h->pipe = NULL;
-	if (body_priority(s, WORKER_PRI_NORMAL) == -1) {
-		s->err = errno;
-		session_close(s, "out_of_memory");
-		return -1;
-	}
-	return 0;
+	return body_priority(s, WORKER_PRI_NORMAL);
 }
 
 /*
@@ -1626,14 +1624,10 @@ body_splice(struct session *s)
 		if (!oio->rd_ready)
 			return 0;
 		if (budget == 0) {
-			/* come back after the other events; this pass ends */
-			if (body_priority(s, s->w->relay_pool.bulk_pri) == -1) {
-				s->err = errno;
-				session_close(s, "out_of_memory");
+			/* budget spent: a bulk transfer, as a tunnel's */
+			if (body_priority(s, s->w->relay_pool.bulk_pri) == -1)
 				return -1;
-			}
-			event_active(oio->ev, EV_READ, 1);
-			(void)event_base_loopcontinue(s->w->base);
+			relay_come_back(oio->ev);
 			return 0;
 		}
 		want = budget < h->resp_left ? budget : (size_t)h->resp_left;
@@ -1887,11 +1881,9 @@ session_http_client_event(struct session *s, short what)
 	case SESSION_S_HTTP_AUTH_WAIT:
 	case SESSION_S_RESOLVING:
 	case SESSION_S_CONNECTING:
-		if (h->tunnel) {
-			/* CONNECT: data and a FIN sent early pass on */
-			s->flags |= SESSION_F_CLIENT_EOF;
-			return;
-		}
+		if (h->tunnel)
+			return;	/* CONNECT: data and a FIN sent early pass
+				   on (SESSION_F_CLIENT_EOF) */
 		if (s->state == SESSION_S_HTTP_AUTH_WAIT)
 			return;	/* the head is checked once it is let in */
 		if (!body_cut_short(s))

@@ -837,6 +837,15 @@ def client_half_close_cuts_a_request(fx):
         c.sock.shutdown(socket.SHUT_WR)
         return c
 
+    def answered_then_closed(data, closed_what):
+        """The one response sent_then_fin(data) gets, the close after it
+        checked."""
+        c = sent_then_fin(data)
+        r = c.read_response()
+        check(c.closed(5), closed_what)
+        c.close()
+        return r
+
     c = sent_then_fin(get_req(fx, "/hello") +
                       b"GET http://origin.test/ HTTP/1.1\r\nHo")
     r1 = c.read_response()
@@ -848,19 +857,14 @@ def client_half_close_cuts_a_request(fx):
     check(c.closed(5), "closed after the 400")
     c.close()
 
-    c = sent_then_fin(b"GET http://origin.test/")
-    r = c.read_response()
+    r = answered_then_closed(b"GET http://origin.test/", "closed")
     eq(r.status, 400, "a head cut before its first line ends")
-    check(c.closed(5), "closed")
-    c.close()
 
     # a whole POST body, then the FIN: answered
-    c = sent_then_fin(get_req(fx, "/sink", method="POST",
-                              extra="Content-Length: 5000\r\n") + b"p" * 5000)
-    r = c.read_response()
+    r = answered_then_closed(get_req(fx, "/sink", method="POST",
+                                     extra="Content-Length: 5000\r\n") +
+                             b"p" * 5000, "closed after")
     eq(r.status, 200, "POST with its whole body, then FIN")
-    check(c.closed(5), "closed after")
-    c.close()
 
     # half a body, then the FIN: no answer, closed, logged
     c = sent_then_fin(get_req(fx, "/sink", method="POST",
@@ -901,14 +905,12 @@ def client_half_close_cuts_a_request(fx):
 
     # a large answer still on its way when the next request turns out cut:
     # it arrives whole before the close
-    c = sent_then_fin(get_req(fx, "/bytes/2000000") +
-                      get_req(fx, "/sink", method="POST",
-                              extra="Content-Length: 5000\r\n") + b"p" * 10)
-    r = c.read_response()
+    r = answered_then_closed(get_req(fx, "/bytes/2000000") +
+                             get_req(fx, "/sink", method="POST",
+                                     extra="Content-Length: 5000\r\n") +
+                             b"p" * 10, "then closed")
     eq((r.status, r.body), (200, origin.pattern(2000000)),
        "the answer before the cut request, whole")
-    check(c.closed(5), "then closed")
-    c.close()
     eq(sl.stop(), 0, "exit")
 
 

@@ -809,6 +809,24 @@ buffers_for_budgets(struct harness *h)
 }
 
 /*
+ * len bytes (a stream from seed), all waiting in the target's socket
+ * before the relay runs, reach the client peer.
+ */
+static void
+burst_down(struct harness *h, size_t len, uint64_t seed)
+{
+	uint8_t *buf;
+
+	buf = malloc(len);
+	assert_non_null(buf);
+	fill_random(buf, len, seed);
+	assert_int_equal(send(h->peer[PEER_TARGET], buf, len, MSG_NOSIGNAL),
+	    (ssize_t)len);
+	peer_expect(h, PEER_CLIENT, buf, len);
+	free(buf);
+}
+
+/*
  * A tunnel that spends its byte budget in one go is a bulk transfer: both
  * of its events go to the pool's bulk priority (below handshakes and
  * interactive tunnels in a worker); one that does not keeps the default.
@@ -818,8 +836,6 @@ static void
 test_budget_spent_lowers_priority(void **state)
 {
 	struct harness *h = *state;
-	size_t len = 3 * RELAY_BUDGET;
-	uint8_t *buf;
 
 	buffers_for_budgets(h);
 	start(h);
@@ -830,14 +846,7 @@ test_budget_spent_lowers_priority(void **state)
 	assert_int_equal(event_get_priority(&h->r.end[RELAY_CLIENT].ev), 1);
 	assert_int_equal(event_get_priority(&h->r.end[RELAY_TARGET].ev), 1);
 
-	buf = malloc(len);
-	assert_non_null(buf);
-	fill_random(buf, len, 5);
-	/* all of it waits in the target's socket before the relay runs */
-	assert_int_equal(send(h->peer[PEER_TARGET], buf, len, MSG_NOSIGNAL),
-	    (ssize_t)len);
-	peer_expect(h, PEER_CLIENT, buf, len);
-	free(buf);
+	burst_down(h, 3 * RELAY_BUDGET, 5);
 	assert_int_equal(event_get_priority(&h->r.end[RELAY_CLIENT].ev), 2);
 	assert_int_equal(event_get_priority(&h->r.end[RELAY_TARGET].ev), 2);
 	assert_false(h->ended);
@@ -866,7 +875,6 @@ test_budget_spent_ends_the_pass(void **state)
 {
 	struct harness *h = *state;
 	size_t len = 4 * RELAY_BUDGET;
-	uint8_t *buf;
 
 	buffers_for_budgets(h);
 	/* the harness owns the probe: teardown removes it even when an
@@ -878,16 +886,10 @@ test_budget_spent_ends_the_pass(void **state)
 	assert_int_equal(event_add(&h->probe, NULL), 0);
 	start(h);
 
-	buf = malloc(len);
-	assert_non_null(buf);
-	fill_random(buf, len, 6);
 	/* the first budget spent moves the relay to the bulk priority; the
 	   first call run there pokes the probe, which must run next */
 	h->probe_armed = 1;
-	assert_int_equal(send(h->peer[PEER_TARGET], buf, len, MSG_NOSIGNAL),
-	    (ssize_t)len);
-	peer_expect(h, PEER_CLIENT, buf, len);
-	free(buf);
+	burst_down(h, len, 6);
 	if (h->probe_seen == 0)
 		fail_msg("the relay moved all %zu bytes before the probe "
 		    "poked at its call %d ran", len, h->probe_at);
