@@ -95,12 +95,22 @@ def wait_for(pred, timeout, what, step=0.02):
         time.sleep(step)
 
 
+GIVEN_PORTS = set()     # every port free_port() handed out in this run
+
+
 def free_port(host=PROXY_HOST, family=socket.AF_INET):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nothing listens on now, and one this run has not handed
+    out before: a test may take a port for a later listener (a reload's,
+    an admin's) before the sluice it starts takes its own, and the
+    kernel may offer the same free port twice."""
+    while True:
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in GIVEN_PORTS:
+            GIVEN_PORTS.add(port)
+            return port
 
 
 def read_json_file(path, timeout=10):
