@@ -14,7 +14,8 @@
 
 #include "dnscache.h"
 
-#define MIN_BUCKETS	256
+#define MIN_BUCKETS	64
+#define MAX_BUCKETS	((size_t)1 << 24)
 
 /*
  * A list with room for n addresses and n = 0; one reference.
@@ -47,24 +48,48 @@ dns_addrs_release(struct dns_addrs *a)
 
 /*
  * An empty cache keeping at most max completed entries (0: keep none,
- * lookups in flight are still shared).  Returns 0, or -1 (ENOMEM).
+ * lookups in flight are still shared).  The table starts small and doubles
+ * as names come (grow()), so a worker that resolves little holds little,
+ * and a reload that raises dns.cache_size needs no rebuild.  Returns 0, or
+ * -1 (ENOMEM).
  */
 int
 dnscache_init(struct dnscache *c, size_t max, const struct siphash_key *key)
 {
-	size_t n = MIN_BUCKETS;
-
 	memset(c, 0, sizeof(*c));
-	while (n < max && n < ((size_t)1 << 24))
-		n <<= 1;
-	c->buckets = calloc(n, sizeof(*c->buckets));
+	c->buckets = calloc(MIN_BUCKETS, sizeof(*c->buckets));
 	if (c->buckets == NULL)
 		return -1;
-	c->nbuckets = n;
+	c->nbuckets = MIN_BUCKETS;
 	c->max = max;
 	c->key = *key;
 	c->lru.lru_prev = c->lru.lru_next = &c->lru;
 	return 0;
+}
+
+/*
+ * Twice the buckets once the table holds more entries than buckets.
+ * Without memory the table stays as it is: chains grow longer, lookups
+ * stay right.
+ */
+static void
+grow(struct dnscache *c)
+{
+	struct dns_entry **nb, *e;
+	size_t i, n = c->nbuckets * 2;
+
+	if (c->count <= c->nbuckets || n > MAX_BUCKETS ||
+	    (nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < c->nbuckets; i++)
+		while ((e = c->buckets[i]) != NULL) {
+			c->buckets[i] = e->hnext;
+			e->hnext = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	free(c->buckets);
+	c->buckets = nb;
+	c->nbuckets = n;
 }
 
 void
@@ -210,6 +235,7 @@ dnscache_add_pending(struct dnscache *c, const char *name, int64_t now)
 	e->hnext = c->buckets[slot];
 	c->buckets[slot] = e;
 	c->count++;
+	grow(c);
 	return e;
 }
 

@@ -1,8 +1,10 @@
 /*
  * c-ares glue and cache front: see resolver.h.
  *
- * c-ares sockets are watched level-triggered (its UDP and TCP readers do not
- * drain to EAGAIN: ANCHORS B2).  After every call into c-ares the timer is
+ * The c-ares channel is made at the first query, not with the resolver: its
+ * tables take 74 kB, and a worker whose clients send addresses never needs
+ * one.  c-ares sockets are watched level-triggered (its UDP and TCP readers
+ * do not drain to EAGAIN: ANCHORS B2).  After every call into c-ares the timer is
  * re-armed from ares_timeout().  Entries are the c-ares callback argument,
  * never a session: a session may die while its query runs.
  */
@@ -33,7 +35,11 @@ struct rsock {
 
 struct resolver {
 	struct event_base *base;
-	ares_channel	channel;
+	ares_channel	channel;	/* NULL until the first query */
+	int		timeout_ms;	/* dns.timeout_ms, dns.tries */
+	int		tries;
+	char		servers[1024];	/* dns.servers as c-ares CSV; "":
+					   those of /etc/resolv.conf */
 	struct event	timer;
 	struct rsock	**socks;	/* sockets c-ares asked us to watch */
 	int		nsocks;
@@ -44,7 +50,7 @@ struct resolver {
 	struct dns_entry *sync;	/* entry inside ares_getaddrinfo() */
 	struct resolver_stats stats;
 	struct ares_addr_port_node *defaults; /* /etc/resolv.conf's servers,
-					   as read at start */
+					   as read when the channel was made */
 };
 
 static void	resolver_arm_timer(struct resolver *);
@@ -135,30 +141,63 @@ resolver_arm_timer(struct resolver *r)
 		evtimer_add(&r->timer, tvp);
 }
 
-/* ares server list "a:p,[v6]:p" from the configuration. */
+/* c-ares server list "a:p,[v6]:p" of the configuration into csv. */
 static int
-set_servers(struct resolver *r, const struct conf *c, char *err, size_t len)
+servers_csv(const struct conf *c, char *csv, size_t len, char *err,
+    size_t errlen)
 {
-	char csv[1024], one[NETADDR_STRLEN];
+	char one[NETADDR_STRLEN];
 	size_t used = 0;
 	int i, rc;
 
 	csv[0] = '\0';
 	for (i = 0; i < c->ndns_servers; i++) {
 		netaddr_str(&c->dns_servers[i], one, sizeof(one));
-		rc = snprintf(csv + used, sizeof(csv) - used, "%s%s",
-		    i ? "," : "", one);
-		if (rc < 0 || (size_t)rc >= sizeof(csv) - used) {
-			snprintf(err, len, "dns.servers: too many servers");
+		rc = snprintf(csv + used, len - used, "%s%s", i ? "," : "",
+		    one);
+		if (rc < 0 || (size_t)rc >= len - used) {
+			snprintf(err, errlen, "dns.servers: too many servers");
 			return -1;
 		}
 		used += (size_t)rc;
 	}
-	if ((rc = ares_set_servers_ports_csv(r->channel, csv)) != ARES_SUCCESS) {
-		snprintf(err, len, "dns.servers: %s", ares_strerror(rc));
-		return -1;
-	}
 	return 0;
+}
+
+/*
+ * Make the channel: /etc/resolv.conf is read now, then dns.servers (if
+ * any) replace its servers.  ARES_SUCCESS or why not.
+ */
+static int
+channel_open(struct resolver *r)
+{
+	struct ares_options o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.sock_state_cb = sock_state_cb;
+	o.sock_state_cb_data = r;
+	o.timeout = r->timeout_ms;
+	o.tries = r->tries;
+	rc = ares_init_options(&r->channel, &o,
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc != ARES_SUCCESS) {
+		r->channel = NULL;
+		return rc;
+	}
+	if (ares_get_servers_ports(r->channel, &r->defaults) != ARES_SUCCESS)
+		r->defaults = NULL;
+	if (r->servers[0] != '\0' &&
+	    (rc = ares_set_servers_ports_csv(r->channel, r->servers)) !=
+	    ARES_SUCCESS) {
+		if (r->defaults != NULL)
+			ares_free_data(r->defaults);
+		r->defaults = NULL;
+		ares_destroy(r->channel);
+		r->channel = NULL;
+		return rc;
+	}
+	return ARES_SUCCESS;
 }
 
 /*
@@ -169,10 +208,8 @@ struct resolver *
 resolver_new(struct event_base *base, const struct conf *c, char *err,
     size_t errlen)
 {
-	struct ares_options o;
 	struct siphash_key key;
 	struct resolver *r;
-	int rc, mask;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -181,30 +218,19 @@ resolver_new(struct event_base *base, const struct conf *c, char *err,
 	r->base = base;
 	r->ttl_cap_ms = (int64_t)c->dns_cache_ttl * 1000;
 	r->budget_ms = (int64_t)c->dns_timeout_ms * c->dns_tries;
+	r->timeout_ms = c->dns_timeout_ms;
+	r->tries = c->dns_tries;
 	evtimer_assign(&r->timer, base, timer_cb, r);
+	if (servers_csv(c, r->servers, sizeof(r->servers), err, errlen) ==
+	    -1) {
+		free(r);
+		return NULL;
+	}
 	if (siphash_key_random(&key) == -1 ||
 	    dnscache_init(&r->cache, c->dns_cache_ttl > 0 ?
 	    (size_t)c->dns_cache_size : 0, &key) == -1) {
 		snprintf(err, errlen, "DNS cache: %s", strerror(errno));
 		free(r);
-		return NULL;
-	}
-	memset(&o, 0, sizeof(o));
-	o.sock_state_cb = sock_state_cb;
-	o.sock_state_cb_data = r;
-	o.timeout = c->dns_timeout_ms;
-	o.tries = c->dns_tries;
-	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
-	if ((rc = ares_init_options(&r->channel, &o, mask)) != ARES_SUCCESS) {
-		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
-		dnscache_free(&r->cache);
-		free(r);
-		return NULL;
-	}
-	if (ares_get_servers_ports(r->channel, &r->defaults) != ARES_SUCCESS)
-		r->defaults = NULL;
-	if (c->ndns_servers > 0 && set_servers(r, c, err, errlen) == -1) {
-		resolver_free(r);
 		return NULL;
 	}
 	return r;
@@ -224,7 +250,8 @@ resolver_free(struct resolver *r)
 	dnscache_free(&r->cache);
 	if (r->defaults != NULL)
 		ares_free_data(r->defaults);
-	ares_destroy(r->channel);
+	if (r->channel != NULL)
+		ares_destroy(r->channel);
 	evtimer_del(&r->timer);
 	for (i = 0; i < r->nsocks; i++) {
 		event_del(&r->socks[i]->ev);
@@ -378,6 +405,7 @@ resolver_lookup(struct resolver *r, const char *name, struct dns_waiter *w,
 {
 	struct dns_entry *e;
 	int64_t now = clock_ms();
+	int rc;
 
 	r->stats.lookups++;
 	e = dnscache_find(&r->cache, name, now);
@@ -391,6 +419,14 @@ resolver_lookup(struct resolver *r, const char *name, struct dns_waiter *w,
 		r->stats.shared++;
 		dnscache_wait(e, w, cb);
 		return RESOLVER_PENDING;
+	}
+	if (r->channel == NULL && (rc = channel_open(r)) != ARES_SUCCESS) {
+		/* tried again at the next lookup */
+		log_err("DNS: cannot start c-ares: %s", ares_strerror(rc));
+		r->stats.failures++;
+		*status = rc;
+		*addrs = NULL;
+		return RESOLVER_DONE;
 	}
 	if ((e = dnscache_add_pending(&r->cache, name, now)) == NULL) {
 		*status = ARES_ENOMEM;
@@ -462,21 +498,26 @@ resolver_is_timeout(int status)
 /*
  * A reload: new servers and cache cap take effect for new lookups (the
  * cache is emptied; answers in flight still come back).  Timeouts and
- * tries are fixed when the channel is made.
+ * tries are fixed when the resolver is made.
  */
 void
 resolver_reconfigure(struct resolver *r, const struct conf *c)
 {
-	char err[256];
+	char csv[sizeof(r->servers)], err[256];
+	int rc = ARES_SUCCESS;
 
-	if (c->ndns_servers > 0 && set_servers(r, c, err, sizeof(err)) == -1)
+	if (servers_csv(c, csv, sizeof(csv), err, sizeof(err)) == -1)
 		log_warn("reload: %s", err);
-	/* no servers configured: those of /etc/resolv.conf as read at
-	   start (a changed resolv.conf needs a restart) */
-	if (c->ndns_servers == 0 && r->defaults != NULL &&
-	    ares_set_servers_ports(r->channel, r->defaults) != ARES_SUCCESS)
-		log_warn("reload: cannot restore the servers of "
-		    "/etc/resolv.conf");
+	else
+		memcpy(r->servers, csv, sizeof(csv));
+	/* no servers configured: those of /etc/resolv.conf as read when the
+	   channel was made (a changed resolv.conf needs a restart) */
+	if (r->channel != NULL && r->servers[0] != '\0')
+		rc = ares_set_servers_ports_csv(r->channel, r->servers);
+	else if (r->channel != NULL && r->defaults != NULL)
+		rc = ares_set_servers_ports(r->channel, r->defaults);
+	if (rc != ARES_SUCCESS)
+		log_warn("reload: DNS servers: %s", ares_strerror(rc));
 	r->ttl_cap_ms = (int64_t)c->dns_cache_ttl * 1000;
 	dnscache_flush(&r->cache);
 	r->cache.max = c->dns_cache_ttl > 0 ? (size_t)c->dns_cache_size : 0;

@@ -1633,6 +1633,46 @@ def reload_listener_protocol_change(fx):
 
 
 @test
+def reload_dns_servers_before_first_lookup(fx):
+    """A worker makes its c-ares channel at its first lookup: dns.servers
+    changed by a reload before then are the ones that channel uses, and a
+    reload after it moves the channel's servers again."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((DNS_HOST, 0))
+    dead = u.getsockname()[1]	# nothing answers there once closed
+    u.close()
+    hp = fx.ports["http"]
+
+    def dns(port):
+        return ('dns = { servers = [ "%s:%d" ]; timeout_ms = 500; '
+                'tries = 1; };\nworkers = 2;\n' % (DNS_HOST, port))
+
+    def reload(port, gen):
+        mark = sl.reload(dns(port))
+        sl.wait_log("configuration reloaded (generation %d)" % gen,
+                    since=mark)
+        return mark
+
+    sl = Sluice(fx, conf=dns(dead))
+    asked = fx.dns_queries("origin.test")
+    reload(fx.dns_port, 2)
+    # connections from several source ports reach both workers
+    for i in range(6):
+        eq(s5_rep(sl.addr, "origin.test", hp), 0,
+           "lookup %d after the reload to the live server" % i)
+    check(fx.dns_queries("origin.test") > asked, "the live server was asked")
+    mark = reload(dead, 3)
+    for i in range(4):
+        eq(s5_rep(sl.addr, "origin.test", hp), 0x04,
+           "lookup %d after the reload to a dead server" % i)
+    # a timeout, or "unreachable" where an ICMP error comes back
+    sl.wait_log("resolve origin.test: DNS", since=mark)
+    reload(fx.dns_port, 4)
+    eq(s5_rep(sl.addr, "origin.test", hp), 0, "back on the live server")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
 def invalid_reload_keeps_old(fx):
     conf = 'rules = ( { action = "deny"; name = "corp"; ' \
         'dest = [ "www.corp.test" ]; } );\n'

@@ -116,7 +116,7 @@ test_init_max0(void **state)
 	(void)state;
 	cache_init(&c, 0);
 	assert_non_null(c.buckets);
-	assert_int_equal(c.nbuckets, 256);
+	assert_int_equal(c.nbuckets, 64);
 	assert_int_equal(c.count, 0);
 	assert_int_equal(c.max, 0);
 	assert_ptr_equal(c.lru.lru_next, &c.lru);
@@ -136,7 +136,7 @@ test_init_max4(void **state)
 	(void)state;
 	cache_init(&c, 4);
 	assert_non_null(c.buckets);
-	assert_int_equal(c.nbuckets, 256);
+	assert_int_equal(c.nbuckets, 64);
 	assert_int_equal(c.count, 0);
 	assert_int_equal(c.max, 4);
 	assert_memory_equal(&c.key, &test_key, sizeof(test_key));
@@ -144,17 +144,65 @@ test_init_max4(void **state)
 }
 
 static void
-test_init_large_max_buckets(void **state)
+test_init_large_max_starts_small(void **state)
 {
 	struct dnscache c;
 
 	(void)state;
-	cache_init(&c, 1000);
-	/* a power of two at least max */
-	assert_int_equal(c.nbuckets, 1024);
+	/* a large cache costs nothing until names come */
+	cache_init(&c, 100000);
+	assert_int_equal(c.nbuckets, 64);
+	assert_int_equal(c.max, 100000);
 	dnscache_free(&c);
-	cache_init(&c, 4096);
+}
+
+/* Buckets double whenever the table holds more entries than buckets. */
+static void
+test_table_grows_with_names(void **state)
+{
+	struct dnscache c;
+	struct dns_entry *e;
+	char name[32];
+	int i;
+
+	(void)state;
+	cache_init(&c, 10000);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "grow%d.example", i);
+		if (i % 3 == 0) {
+			/* some still in flight, the rest answered */
+			assert_non_null(dnscache_add_pending(&c, name, 0));
+		} else
+			add_completed(&c, name, 60000, 0);
+		assert_true(c.count <= c.nbuckets);
+		assert_true(c.nbuckets <= 2 * (size_t)(i + 1) ||
+		    c.nbuckets == 64);
+	}
+	assert_int_equal(c.count, 3000);
 	assert_int_equal(c.nbuckets, 4096);
+	assert_int_equal(c.cached, 2000);
+	assert_int_equal(lru_len(&c), 2000);
+	/* every entry is found, in flight or answered, after the moves */
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "GROW%d.example", i);
+		e = dnscache_find(&c, name, 1);
+		assert_non_null(e);
+		assert_int_equal(e->pending, i % 3 == 0);
+		snprintf(name, sizeof(name), "grow%d.example", i);
+		assert_string_equal(e->name, name);
+	}
+	/* chains hold only their own hash's entries */
+	for (i = 0; i < (int)c.nbuckets; i++)
+		for (e = c.buckets[i]; e != NULL; e = e->hnext)
+			assert_int_equal(e->hash & (c.nbuckets - 1),
+			    (uint64_t)i);
+	for (i = 0; i < 3000; i += 3) {
+		snprintf(name, sizeof(name), "grow%d.example", i);
+		e = dnscache_find(&c, name, 1);
+		dnscache_remove(&c, e);		/* pending: stays allocated */
+		dnscache_entry_free(e);
+	}
+	assert_int_equal(c.count, 2000);
 	dnscache_free(&c);
 }
 
@@ -412,7 +460,7 @@ test_many_names_share_buckets(void **state)
 	int i;
 
 	(void)state;
-	cache_init(&c, 0);	/* 256 buckets: long chains */
+	cache_init(&c, 0);	/* pending entries grow the table too */
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "host%d.example", i);
 		e[i] = dnscache_add_pending(&c, name, 0);
@@ -851,7 +899,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_max0),
 		cmocka_unit_test(test_init_max4),
-		cmocka_unit_test(test_init_large_max_buckets),
+		cmocka_unit_test(test_init_large_max_starts_small),
+		cmocka_unit_test(test_table_grows_with_names),
 		cmocka_unit_test(test_add_pending_then_find),
 		cmocka_unit_test(test_complete_ttl_expiry),
 		cmocka_unit_test(test_complete_expired_find_later),
