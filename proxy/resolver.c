@@ -3,8 +3,10 @@
  *
  * The c-ares channel is made at the first query, not with the resolver: its
  * tables take 74 kB, and a worker whose clients send addresses never needs
- * one.  c-ares sockets are watched level-triggered (its UDP and TCP readers
- * do not drain to EAGAIN: ANCHORS B2).  After every call into c-ares the timer is
+ * one.  /etc/resolv.conf is then read as the user we run as; c-ares falls
+ * back to 127.0.0.1 when it cannot read it, as it does for a missing file.
+ * c-ares sockets are watched level-triggered (its UDP and TCP readers do not
+ * drain to EAGAIN: ANCHORS B2).  After every call into c-ares the timer is
  * re-armed from ares_timeout().  Entries are the c-ares callback argument,
  * never a session: a session may die while its query runs.
  */
