@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "clock.h"
 #include "relay.h"
 #include "tbucket.h"
@@ -247,6 +249,28 @@ relay_pipe_out(struct relay_pool *p, struct relay_pipe *pp, int fd)
 		p->spliced += (uint64_t)n;
 	}
 	return n;
+}
+
+/*
+ * Read what the pipe holds into buf (a splice that stops with bytes in
+ * flight hands them to buffered I/O, in order).  0, or -1 (errno).
+ */
+int
+relay_pipe_drain(struct relay_pipe *pp, struct evbuffer *buf)
+{
+	int n;
+
+	while (pp->bytes > 0) {
+		n = evbuffer_read(buf, pp->rfd, (int)pp->bytes);
+		if (n > 0)
+			pp->bytes -= (uint32_t)n;
+		else if (n == 0 || errno != EINTR) {
+			if (n == 0)
+				errno = EIO;	/* the pipe said less */
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*

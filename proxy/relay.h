@@ -65,6 +65,8 @@ struct relay_buf {
 	uint8_t		data[];
 };
 
+struct evbuffer;
+
 struct relay_pipe {
 	struct relay_pipe *next;	/* pool free list */
 	int		rfd, wfd;
@@ -149,5 +151,6 @@ struct relay_pipe *relay_pipe_get(struct relay_pool *);
 void	relay_pipe_put(struct relay_pool *, struct relay_pipe *);
 ssize_t	relay_pipe_in(struct relay_pipe *, int, size_t);
 ssize_t	relay_pipe_out(struct relay_pool *, struct relay_pipe *, int);
+int	relay_pipe_drain(struct relay_pipe *, struct evbuffer *);
 
 #endif

@@ -54,10 +54,12 @@
 #define BODY_IO_MAX	(128 * 1024)
 #define CHUNK_SCAN	(64 * 1024)	/* chunked framing examined per step */
 /*
- * A response body with at least this much of its Content-Length still to
- * come goes from the origin to the client by splice() through a pipe of
- * the relay's pool, as tunnels do: no copy into user space, 256 KiB per
- * call.  Only without bandwidth limits (their pacing works on the copy
+ * A body with at least this much of its Content-Length still to come goes
+ * by splice() through a pipe of the relay's pool, as tunnels do: no copy
+ * into user space, 256 KiB per call.  A response from the origin to the
+ * client; a request body (an upload) from the client to the origin until
+ * the origin says anything, which buffered I/O then reads while it carries
+ * the rest.  Only without bandwidth limits (their pacing works on the copy
  * path); a quota still cuts it at its byte.
  */
 #define BODY_SPLICE_MIN	(256 * 1024)
@@ -94,8 +96,9 @@ struct http_state {
 	unsigned	client_eof:1;	/* client half-closed */
 	int		crypt_verdict;	/* 1/-1: the pool's answer for the
 					   head being parsed again; 0: none */
-	struct relay_pipe *pipe;	/* the body goes by splice() (raw mode
+	struct relay_pipe *pipe;	/* a body goes by splice() (raw mode
 					   on both sockets), or NULL */
+	unsigned	pipe_up:1;	/* it is the request body's */
 	struct tbucket	conn_bw[2];	/* conn_bandwidth: up, down */
 	struct event	throttle;	/* a bandwidth limit lets go */
 	unsigned	throttled;	/* directions held (bit per dir) */
@@ -121,7 +124,10 @@ static void	pump_request(struct session *);
 static void	throttle_cb(evutil_socket_t, short, void *);
 static int	pump_response(struct session *);
 static int	splice_start(struct session *);
+static int	splice_stop(struct session *);
 static int	body_splice(struct session *);
+static int	upload_start(struct session *);
+static int	upload_splice(struct session *);
 static void	request_complete(struct session *);
 static int	parse_request(struct session *);
 static void	answered(struct session *, const struct http_head *, int,
@@ -340,6 +346,8 @@ fail_request(struct session *s, int status, const char *end, const char *why)
 {
 	struct http_state *h = s->http;
 
+	if (h->pipe_up && splice_stop(s) == -1)
+		return;		/* buffered I/O answers and lingers */
 	if (!h->active) {
 		h->active = 1;
 		h->t_req = clock_ms();
@@ -1272,6 +1280,10 @@ pump_request(struct session *s)
 		client_gone_mid_request(s);
 		return;
 	}
+	if (!h->req_done && upload_start(s)) {
+		(void)upload_splice(s);
+		return;
+	}
 	if (h->req_done)
 		sio_set_greedy(s->io, 0);
 	if (h->req_done && h->client_paused) {
@@ -1561,96 +1573,147 @@ body_priority(struct session *s, int pri)
 	return 0;
 }
 
-/* -1 when s is gone. */
+/*
+ * Both sockets back to buffered I/O.  Request bytes still in the pipe go
+ * on, in order, through the origin's output.  -1 when s is gone.
+ */
 static int
 splice_stop(struct session *s)
 {
 	struct http_state *h = s->http;
+	int rc = 0;
 
+	if (h->pipe_up && h->oc != NULL)
+		rc = relay_pipe_drain(h->pipe, sio_out(h->oc->io));
 	sio_set_raw(s->io, NULL);
 	if (h->oc != NULL)
 		sio_set_raw(h->oc->io, NULL);
 	relay_pipe_put(&s->w->relay_pool, h->pipe);
 	h->pipe = NULL;
+	h->pipe_up = 0;
+	if (rc == -1) {
+		s->err = errno;
+		session_close(s, "out_of_memory");
+		return -1;
+	}
 	return body_priority(s, WORKER_PRI_NORMAL);
 }
 
+/* What splice_pump() stopped on. */
+enum pump_rc {
+	PUMP_WAIT,		/* for an edge */
+	PUMP_DONE,		/* the body is all through, the pipe empty */
+	PUMP_SRC_END,		/* the source's EOF (errno 0) or error */
+	PUMP_DST_ERR,		/* writing the destination failed (errno) */
+	PUMP_GONE,		/* s is gone, or the request was cut (a quota) */
+};
+
 /*
- * Move the rest of a Content-Length body from the origin to the client
- * through the pipe, as far as the sockets allow.  Returns 0 when it waits
- * for an edge, -1 when the request ended (completed or failed) or s is
- * gone.
+ * Move *left bytes of a body from src to dst through the session's pipe,
+ * as far as the sockets and one budget allow.  A spent budget makes it a
+ * bulk transfer, as a tunnel's: both sockets go to the bulk priority and
+ * src's event comes back after the others.  A request body is counted as
+ * it is read (as the copy path does), a response body as it is written.
+ */
+static enum pump_rc
+splice_pump(struct session *s, struct sio *src, struct sio *dst,
+    uint64_t *left, int d)
+{
+	struct relay_pipe *pp = s->http->pipe;
+	size_t budget = RELAY_BUDGET, want;
+	ssize_t n;
+
+	for (;;) {
+		if (pp->bytes > 0) {
+			if (!dst->wr_ready)
+				return PUMP_WAIT;
+			n = relay_pipe_out(&s->w->relay_pool, pp, dst->fd);
+			if (n < 0) {
+				if (errno != EAGAIN)
+					return PUMP_DST_ERR;
+				dst->wr_ready = 0;
+				return PUMP_WAIT;
+			}
+			if (d == RELAY_DOWN && http_moved(s, d, (size_t)n) == -1)
+				goto quota;
+			continue;
+		}
+		if (*left == 0)
+			return PUMP_DONE;
+		if (!src->rd_ready)
+			return PUMP_WAIT;
+		if (budget == 0) {
+			if (body_priority(s, s->w->relay_pool.bulk_pri) == -1)
+				return PUMP_GONE;
+			relay_come_back(src->ev);
+			return PUMP_WAIT;
+		}
+		want = budget < *left ? budget : (size_t)*left;
+		/* a quota's rest; never 0: bandwidth limits, which could
+		   hold a move, keep a body on the copy path */
+		if ((want = http_allow(s, d, want)) == 0)
+			return PUMP_WAIT;
+		if ((n = relay_pipe_in(pp, src->fd, want)) > 0) {
+			*left -= (uint64_t)n;
+			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+			if (d == RELAY_UP && http_moved(s, d, (size_t)n) == -1)
+				goto quota;
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			src->rd_ready = 0;
+			return PUMP_WAIT;
+		}
+		if (n == 0)
+			errno = 0;
+		return PUMP_SRC_END;
+	}
+quota:
+	quota_cut(s);
+	return PUMP_GONE;
+}
+
+/*
+ * The rest of a Content-Length response body, from the origin to the
+ * client.  Returns 0 when it waits for an edge, -1 when the request ended
+ * (completed or failed) or s is gone.
  */
 static int
 body_splice(struct session *s)
 {
 	struct http_state *h = s->http;
-	struct sio *cio = s->io, *oio = h->oc->io;
-	struct relay_pipe *pp = h->pipe;
-	size_t budget = RELAY_BUDGET, want;
-	ssize_t n;
 	int rc;
 
 	/* what was queued for the client before goes first */
-	if ((rc = sio_flush_raw(cio)) == -1)
+	if ((rc = sio_flush_raw(s->io)) == -1)
 		goto client_failed;
 	if (rc == 0)
 		return 0;
-	for (;;) {
-		if (pp->bytes > 0) {
-			if (!cio->wr_ready)
-				return 0;
-			n = relay_pipe_out(&s->w->relay_pool, pp, cio->fd);
-			if (n < 0) {
-				if (errno == EAGAIN) {
-					cio->wr_ready = 0;
-					return 0;
-				}
-				goto client_failed;
-			}
-			if (http_moved(s, RELAY_DOWN, (size_t)n) == -1) {
-				quota_cut(s);
-				return -1;
-			}
-			continue;
-		}
-		if (h->resp_left == 0) {
-			if (splice_stop(s) == -1)
-				return -1;
-			h->resp = RESP_DONE;
-			request_complete(s);
+	switch (splice_pump(s, h->oc->io, s->io, &h->resp_left, RELAY_DOWN)) {
+	case PUMP_WAIT:
+		return 0;
+	case PUMP_DONE:
+		if (splice_stop(s) == -1)
 			return -1;
-		}
-		if (!oio->rd_ready)
-			return 0;
-		if (budget == 0) {
-			/* budget spent: a bulk transfer, as a tunnel's */
-			if (body_priority(s, s->w->relay_pool.bulk_pri) == -1)
-				return -1;
-			relay_come_back(oio->ev);
-			return 0;
-		}
-		want = budget < h->resp_left ? budget : (size_t)h->resp_left;
-		want = http_allow(s, RELAY_DOWN, want);	/* a quota's rest */
-		if ((n = relay_pipe_in(pp, oio->fd, want)) > 0) {
-			h->resp_left -= (uint64_t)n;
-			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			oio->rd_ready = 0;
-			return 0;
-		}
+		h->resp = RESP_DONE;
+		request_complete(s);
+		return -1;
+	case PUMP_SRC_END:
 		h->origin_ka = 0;
-		if (n < 0 && errno == ECONNRESET) {
+		if (errno == ECONNRESET) {
 			s->relay.err = ECONNRESET;	/* reset the client */
 			s->relay.err_end = RELAY_TARGET;
 		}
-		fail_request(s, 502, n < 0 ? "target_reset" : "target_closed",
+		fail_request(s, 502, errno ? "target_reset" : "target_closed",
 		    "the origin closed the connection in the middle of the "
 		    "response");
 		return -1;
+	case PUMP_DST_ERR:
+		goto client_failed;
+	case PUMP_GONE:
+		break;
 	}
+	return -1;
 client_failed:
 	s->err = errno;
 	session_close(s, "client_reset");
@@ -1676,7 +1739,7 @@ splice_start(struct session *s)
 {
 	struct http_state *h = s->http;
 
-	if (h->resp_framing != HTTP_BODY_LENGTH ||
+	if (h->resp_framing != HTTP_BODY_LENGTH || h->pipe != NULL ||
 	    h->resp_left < BODY_SPLICE_MIN || !s->w->relay_pool.splice_ok ||
 	    s->conf->conn_bandwidth > 0 ||
 	    (s->user != NULL && s->user->bandwidth > 0) ||
@@ -1685,6 +1748,108 @@ splice_start(struct session *s)
 		return 0;
 	sio_set_raw(s->io, body_raw_cb);
 	sio_set_raw(h->oc->io, body_raw_cb);
+	return 1;
+}
+
+/*
+ * The rest of a Content-Length request body, from the client to the
+ * origin.  Returns 0 when it waits for an edge, -1 when the body ended
+ * (all sent, or cut) or s is gone.
+ */
+static int
+upload_splice(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct origin_conn *oc = h->oc;
+	int rc;
+
+	/* an earlier answer still queued for the client, and the head and
+	   first body bytes queued for the origin, go first */
+	if (sio_flush_raw(s->io) == -1)
+		goto client_failed;
+	if ((rc = sio_flush_raw(oc->io)) == -1)
+		goto origin_failed;
+	if (rc == 0)
+		return 0;
+	switch (splice_pump(s, s->io, oc->io, &h->req_left, RELAY_UP)) {
+	case PUMP_WAIT:
+		return 0;
+	case PUMP_DONE:
+		h->req_done = 1;
+		if (splice_stop(s) == -1)
+			return -1;
+		pump_request(s);	/* the body is all sent */
+		return -1;
+	case PUMP_SRC_END:
+		if (errno != 0)
+			goto client_failed;
+		/* the client half-closed with its body short */
+		h->client_eof = 1;
+		s->flags |= SESSION_F_CLIENT_EOF;
+		if (splice_stop(s) == -1)
+			return -1;
+		client_gone_mid_request(s);
+		return -1;
+	case PUMP_DST_ERR:
+		goto origin_failed;
+	case PUMP_GONE:
+		break;
+	}
+	return -1;
+client_failed:
+	s->err = errno;
+	session_close(s, "client_reset");
+	return -1;
+origin_failed:
+	/* as buffered I/O would have found it: what the origin answered
+	   first is still read (origin_event_cb) */
+	rc = errno;
+	if (splice_stop(s) == -1)
+		return -1;
+	errno = rc;
+	origin_event_cb(oc->io, SIO_ERROR, s);
+	return -1;
+}
+
+/* An edge on either socket while the request body is spliced. */
+static void
+upload_raw_cb(struct sio *io, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (io != s->io && (what & (EV_READ | EV_CLOSED))) {
+		/* the origin answers early, or closes: buffered I/O reads
+		   it and carries the rest of the body */
+		(void)splice_stop(s);
+		return;
+	}
+	(void)upload_splice(s);
+}
+
+/*
+ * Whether the rest of the request body goes by splice(), and if so set
+ * it up.  Everything the client's input held has gone to the origin's
+ * output by then, and the origin has said nothing yet.
+ */
+static int
+upload_start(struct session *s)
+{
+	struct http_state *h = s->http;
+	struct sio *oio = h->oc->io;
+
+	if (h->req_framing != HTTP_BODY_LENGTH || h->pipe != NULL ||
+	    h->req_left < BODY_SPLICE_MIN || !s->w->relay_pool.splice_ok ||
+	    h->client_paused || h->client_eof || h->throttled ||
+	    h->resp != RESP_HEAD || oio->rd_ready ||
+	    evbuffer_get_length(sio_in(s->io)) > 0 ||
+	    evbuffer_get_length(sio_in(oio)) > 0 ||
+	    s->conf->conn_bandwidth > 0 ||
+	    (s->user != NULL && s->user->bandwidth > 0) ||
+	    (h->pipe = relay_pipe_get(&s->w->relay_pool)) == NULL)
+		return 0;
+	h->pipe_up = 1;
+	sio_set_raw(s->io, upload_raw_cb);
+	sio_set_raw(oio, upload_raw_cb);
 	return 1;
 }
 
@@ -1828,6 +1993,8 @@ request_complete(struct session *s)
 	struct http_state *h = s->http;
 	struct origin_conn *oc = h->oc;
 
+	if (h->pipe_up && splice_stop(s) == -1)
+		return;
 	if (!h->req_done) {
 		/* the origin answered before the body was all sent */
 		h->client_ka = 0;

@@ -654,27 +654,30 @@ def origin_response_framing(fx):
     eq(sl.stop(), 0, "exit")
 
 
+def answer_413(sock):
+    """An origin's 413 (Connection: close) before the request body is all
+    read, then a lingering close, as real servers do: closing with the body
+    unread would reset the connection, and the kernel may then drop the
+    answer before it ever leaves the origin."""
+    sock.sendall(b"HTTP/1.1 413 Content Too Large\r\n"
+                 b"Content-Length: 4\r\nConnection: close\r\n\r\n"
+                 b"big\n")
+    sock.shutdown(socket.SHUT_WR)
+    sock.settimeout(2)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except OSError:
+        pass
+
+
 @test
 def origin_answers_before_request_body(fx):
     """The origin sends its final response (413, Connection: close) before
     reading the request body, then closes.  The response is complete while
     the request is not: the proxy must end the exchange (log it, close the
     client connection, or at least notice when the client closes)."""
-    def answer(sock, head):
-        sock.sendall(b"HTTP/1.1 413 Content Too Large\r\n"
-                     b"Content-Length: 4\r\nConnection: close\r\n\r\n"
-                     b"big\n")
-        # a lingering close, as real servers do: closing with the body
-        # unread would reset the connection, and the kernel may then drop
-        # the answer before it ever leaves the origin
-        sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(2)
-        try:
-            while sock.recv(65536):
-                pass
-        except OSError:
-            pass
-    so = ScriptedOrigin(answer)
+    so = ScriptedOrigin(lambda sock, head: answer_413(sock))
     sl = proxy(fx, proto="http", conf="timeouts = { drain = 1; };\n")
     try:
         # curl stops sending on the early answer and closes
@@ -989,14 +992,7 @@ def large_bodies_spliced_keepalive(fx):
     sl = proxy(fx, proto="http", conf='admin = { address = "127.0.0.1"; '
                'port = %d; };\n' % aport)
 
-    def counters():
-        st, _, body = admin(("127.0.0.1", aport), "GET", "/metrics")
-        eq(st, 200, "/metrics")
-        ms = parse_metrics(body.decode())
-        return (mval(ms, "sluice_relay_bytes_total", how="splice"),
-                mval(ms, "sluice_origin_pool_reused_total"))
-
-    spliced0, reused0 = counters()
+    spliced0, reused0 = splice_counters(aport)
     sizes = [1 << 20, 0, 300000, -300000, 5000, 3 << 20, 40 << 20, 262144,
              262143, 7]
     c = Client(sl.addr, timeout=20)
@@ -1008,7 +1004,7 @@ def large_bodies_spliced_keepalive(fx):
         check(r.body == origin.pattern(abs(n)), "body %d: %d bytes, want "
               "%d" % (i, len(r.body), abs(n)))
     c.close()
-    spliced1, reused1 = counters()
+    spliced1, reused1 = splice_counters(aport)
     # what comes with the head (one read: 64 KiB at most) is copied, the
     # rest goes by splice() if at least 256 KiB of it are still to come;
     # small bodies and the chunked one are copied
@@ -1023,6 +1019,204 @@ def large_bodies_spliced_keepalive(fx):
     for a, n in zip(lines, sizes):
         check(int(a["down"]) > abs(n), "down counted: %s for %d" % (
             a["down"], abs(n)))
+    eq(sl.stop(), 0, "exit")
+
+
+def splice_counters(aport):
+    """(bytes moved by splice(), origin connections reused) from /metrics."""
+    st, _, body = admin(("127.0.0.1", aport), "GET", "/metrics")
+    eq(st, 200, "/metrics")
+    ms = parse_metrics(body.decode())
+    return (mval(ms, "sluice_relay_bytes_total", how="splice"),
+            mval(ms, "sluice_origin_pool_reused_total"))
+
+
+def spliced_bytes(aport):
+    return splice_counters(aport)[0]
+
+
+class Sender(threading.Thread):
+    """Sends data on sock in the background (the proxy may stop reading
+    or close: the error is kept, not raised)."""
+
+    def __init__(self, sock, data):
+        super().__init__(daemon=True)
+        self.sock, self.data, self.err = sock, data, None
+        self.start()
+
+    def run(self):
+        try:
+            self.sock.sendall(self.data)
+        except OSError as e:
+            self.err = e
+
+
+@test
+def large_uploads_spliced_keepalive(fx):
+    """Content-Length request bodies with 256 KiB and more still to come go
+    from the client to the origin by splice() (the splice counter grows by
+    nearly their size), each byte in order (the origin's sha256), on a
+    keep-alive connection with requests pipelined right behind the bodies:
+    every answer comes whole and in order, the origin connection carries
+    the next request, and the access log counts the bytes up."""
+    aport = free_port("127.0.0.1")
+    sl = proxy(fx, proto="http", conf='admin = { address = "127.0.0.1"; '
+               'port = %d; };\n' % aport)
+    sizes = [24 << 20, 0, 1 << 20, 262144 + 65536, 5000]
+    bodies = [os.urandom(n) for n in sizes]
+    spliced0, reused0 = splice_counters(aport)
+    c = Client(sl.addr, timeout=30)
+    reqs = b"".join(get_req(fx, "/sink", method="POST",
+                            extra="Content-Length: %d\r\n" % n) + b
+                    for n, b in zip(sizes, bodies)) + get_req(fx, "/conn")
+    snd = Sender(c.sock, reqs)
+    for i, (n, b) in enumerate(zip(sizes, bodies)):
+        r = c.read_response()
+        eq(r.status, 200, "response %d" % i)
+        eq(json.loads(r.body), {"bytes": n, "sha256": sha256(b)},
+           "body %d (%d bytes) as the origin got it" % (i, n))
+    r = c.read_response()
+    eq(r.status, 200, "the GET pipelined behind the uploads")
+    snd.join(10)
+    check(snd.err is None, "sending: %r" % snd.err)
+    c.close()
+    # what is read before the origin connection is up, and one read with
+    # the head, is copied (256 KiB at most, then 128 KiB reads until the
+    # pump catches up); the rest goes by splice() when 256 KiB or more of
+    # the body are still to come
+    spliced1, reused1 = splice_counters(aport)
+    got = spliced1 - spliced0
+    least = sum(n - (512 << 10) for n in sizes if n - (512 << 10) >= 262144)
+    most = sum(n for n in sizes if n >= 262144)
+    check(least <= got <= most, "spliced %d bytes, want %d to %d" % (
+        got, least, most))
+    # the origin connection goes back to the pool after a spliced upload
+    check(reused1 - reused0 >= len(sizes), "origin connection reused "
+          "(%d of %d requests)" % (reused1 - reused0, len(sizes) + 1))
+    lines = sl.access(len(sizes) + 1)
+    eq(len({a["id"] for a in lines}), 1, "one session")
+    for a, n in zip(lines, sizes):
+        check(int(a["up"]) > n, "up counted: %s for %d" % (a["up"], n))
+        eq(a["end"], "done", "end")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def spliced_upload_cut_short(fx):
+    """A spliced upload ends the way a copied one does: an origin that
+    answers after 2 MiB of a 32 MiB body gets its answer to the client
+    (and the client connection then closes); an origin that resets after
+    2 MiB gives a 502 (or a reset); a client that half-closes after 2 MiB
+    of 8 is logged as client_closed and its origin connection closed."""
+    def answer(sock, head):
+        left = (2 << 20) - (len(head) - head.index(b"\r\n\r\n") - 4)
+        while left > 0:
+            d = sock.recv(min(left, 1 << 20))
+            if not d:
+                return
+            left -= len(d)
+        if b"/reset" in head:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+            return                      # closed with unread bytes: RST
+        answer_413(sock)
+    so = ScriptedOrigin(answer)
+    aport = free_port("127.0.0.1")
+    sl = proxy(fx, proto="http", conf='admin = { address = "127.0.0.1"; '
+               'port = %d; };\ntimeouts = { drain = 1; };\n' % aport)
+    try:
+        for path in ("/early", "/reset"):
+            spliced0 = spliced_bytes(aport)
+            c = Client(sl.addr, timeout=20)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)
+            snd = Sender(c.sock, get_req(
+                fx, path, host=ORIGIN_HOST, port=so.port, method="POST",
+                extra="Content-Length: %d\r\n" % (32 << 20)) +
+                b"u" * (32 << 20))
+            try:
+                r = c.read_response()
+                status, body = r.status, r.body
+            except EOFError:
+                status, body = None, b""        # reset
+            if path == "/early":
+                eq((status, body), (413, b"big\n"), "early answer")
+            else:
+                check(status in (502, None), "after the origin's reset: "
+                      "status %r" % status)
+            check(c.closed(5), "%s: the client connection stays open" %
+                  path)
+            c.close()
+            snd.join(10)
+            check(spliced_bytes(aport) - spliced0 >= 1 << 20,
+                  "%s: the body was not spliced before the origin spoke" %
+                  path)
+            a = access_with(sl, lambda x: x["url"].endswith(path),
+                            "the %s request in the access log" % path)
+            if path == "/early":
+                eq(a["status"], "413", "status logged")
+            else:
+                check(a["end"] in ("target_reset", "target_closed"),
+                      "end %r after the origin's reset" % a["end"])
+        # the client's FIN after 2 MiB of 8
+        c = Client(sl.addr, timeout=20)
+        c.send(get_req(fx, "/sink", method="POST",
+                       extra="Content-Length: %d\r\n" % (8 << 20)) +
+               b"v" * (2 << 20))
+        time.sleep(0.3)
+        c.sock.shutdown(socket.SHUT_WR)
+        check(c.closed(5), "the connection stays open after a cut body")
+        c.close()
+        a = access_with(sl, lambda x: x["url"].endswith("/sink"),
+                        "the cut upload in the access log")
+        eq(a["end"], "client_closed", "end of the cut upload")
+        check(int(a["up"]) >= 2 << 20, "up counted: %s" % a["up"])
+    finally:
+        so.close()
+    eq(sl.stop(), 0, "exit")
+    # a client that stops sending in the middle: the idle timeout answers
+    sl = proxy(fx, proto="http", conf="timeouts = { idle = 1; };\n")
+    c = Client(sl.addr, timeout=20)
+    c.send(get_req(fx, "/sink", method="POST",
+                   extra="Content-Length: %d\r\n" % (8 << 20)) +
+           b"w" * (2 << 20))
+    t0 = time.monotonic()
+    r = c.read_response()
+    dt = time.monotonic() - t0
+    eq(r.status, 504, "a stalled upload")
+    check(0.8 <= dt <= 3 * SLOW, "answered after %.2f s (idle = 1 s)" % dt)
+    check(c.closed(5), "the connection stays open after the 504")
+    c.close()
+    eq(sl.access(1)[0]["end"], "idle_timeout", "logged")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
+def quota_cuts_a_spliced_upload(fx):
+    """A transfer quota cuts a spliced upload at its byte, as it cuts a
+    copied one: 403 to the client, the origin connection closed with the
+    body short, the bytes counted once."""
+    aport = free_port("127.0.0.1")
+    sl = proxy(fx, proto="http", conf=AUTH_CONF +
+               'limits = { user_quota_daily = 1000000; };\n'
+               'admin = { address = "127.0.0.1"; port = %d; };\n' % aport)
+    spliced0 = spliced_bytes(aport)
+    cred = base64.b64encode(b"alice:secret").decode()
+    c = Client(sl.addr, timeout=20)
+    snd = Sender(c.sock, get_req(
+        fx, "/sink", method="POST", extra="Proxy-Authorization: Basic %s"
+        "\r\nContent-Length: %d\r\n" % (cred, 4 << 20)) + b"q" * (4 << 20))
+    r = c.read_response()
+    eq(r.status, 403, "the request over the quota")
+    check(b"quota" in r.body, r.body)
+    check(c.closed(5), "the connection stays open after the 403")
+    c.close()
+    snd.join(10)
+    check(spliced_bytes(aport) - spliced0 >= 64 << 10,
+          "the body was not spliced when the quota cut it")
+    a = access_with(sl, lambda x: x["end"] == "quota_exceeded",
+                    "the cut upload in the access log")
+    check(1000000 <= int(a["up"]) <= 1000000 + 64,
+          "alice's upload counted %s bytes up against her 1000000" % a["up"])
     eq(sl.stop(), 0, "exit")
 
 

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
@@ -1375,6 +1376,61 @@ test_relay_io_direct(void **state)
 	assert_int_equal(h->r.last_active, 2);
 }
 
+/*
+ * A splice that stops with bytes in its pipe hands them to buffered I/O:
+ * relay_pipe_drain() appends them to a buffer, in order, after what the
+ * buffer held, and leaves the pipe empty for the pool.
+ */
+static void
+test_pipe_drain(void **state)
+{
+	struct harness *h = *state;
+	struct relay_pipe *pp;
+	struct evbuffer *buf;
+	char data[200000], got[sizeof(data) + 3];
+	size_t i, in = 0;
+	ssize_t n;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + i / 251);
+	assert_non_null(pp = relay_pipe_get(&h->pool));
+	assert_non_null(buf = evbuffer_new());
+	assert_int_equal(evbuffer_add(buf, "pre", 3), 0);
+	/* an empty pipe: nothing to add */
+	assert_int_equal(relay_pipe_drain(pp, buf), 0);
+	assert_int_equal(evbuffer_get_length(buf), 3);
+	peer_send_all(h, PEER_CLIENT, data, sizeof(data) / 2);
+	while (in < sizeof(data) / 2) {
+		n = relay_pipe_in(pp, h->r.end[RELAY_CLIENT].fd,
+		    sizeof(data) / 2 - in);
+		assert_true(n > 0);
+		in += (size_t)n;
+	}
+	assert_int_equal(pp->bytes, in);
+	assert_int_equal(relay_pipe_drain(pp, buf), 0);
+	assert_int_equal(pp->bytes, 0);
+	/* and the pipe carries on from there */
+	peer_send_all(h, PEER_CLIENT, data + in, sizeof(data) - in);
+	while (in < sizeof(data)) {
+		n = relay_pipe_in(pp, h->r.end[RELAY_CLIENT].fd,
+		    sizeof(data) - in);
+		assert_true(n > 0);
+		in += (size_t)n;
+	}
+	assert_int_equal(relay_pipe_drain(pp, buf), 0);
+	assert_int_equal(evbuffer_get_length(buf), sizeof(got));
+	assert_int_equal(evbuffer_remove(buf, got, sizeof(got)), sizeof(got));
+	assert_memory_equal(got, "pre", 3);
+	assert_memory_equal(got + 3, data, sizeof(data));
+	/* a pipe that says it holds more than it does */
+	pp->bytes = 10;
+	assert_int_equal(relay_pipe_drain(pp, buf), -1);
+	pp->bytes = 0;
+	relay_pipe_put(&h->pool, pp);
+	assert_int_equal(h->pool.npipes, 1);	/* kept: it was empty */
+	evbuffer_free(buf);
+}
+
 int
 main(void)
 {
@@ -1389,6 +1445,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_splices,
 		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_pipe_drain, setup_tcp,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_no_pipes_copies,
 		    setup_tcp_nosplice, teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_one_pipe,
