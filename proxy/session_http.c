@@ -346,8 +346,9 @@ fail_request(struct session *s, int status, const char *end, const char *why)
 {
 	struct http_state *h = s->http;
 
+	/* an upload in the pipe: the answer and the linger are buffered */
 	if (h->pipe_up && splice_stop(s) == -1)
-		return;		/* buffered I/O answers and lingers */
+		return;		/* s is gone */
 	if (!h->active) {
 		h->active = 1;
 		h->t_req = clock_ms();
