@@ -1731,8 +1731,27 @@ body_raw_cb(struct sio *io, short what, void *arg)
 }
 
 /*
- * Whether the rest of the body goes by splice(), and if so set it up:
- * both sockets in raw mode, a pipe from the relay's pool.  What the
+ * Whether a body with left bytes still to come goes by splice() (no
+ * bandwidth limit to pace it, a pipe to be had), and if so set it up: a
+ * pipe from the relay's pool, both sockets in raw mode with cb.
+ */
+static int
+splice_begin(struct session *s, uint64_t left, sio_event_cb cb)
+{
+	struct http_state *h = s->http;
+
+	if (left < BODY_SPLICE_MIN || h->pipe != NULL ||
+	    !s->w->relay_pool.splice_ok || s->conf->conn_bandwidth > 0 ||
+	    (s->user != NULL && s->user->bandwidth > 0) ||
+	    (h->pipe = relay_pipe_get(&s->w->relay_pool)) == NULL)
+		return 0;
+	sio_set_raw(s->io, cb);
+	sio_set_raw(h->oc->io, cb);
+	return 1;
+}
+
+/*
+ * Whether the rest of the response body goes by splice().  What the
  * origin's input held has been moved to the client's output by then.
  */
 static int
@@ -1740,16 +1759,9 @@ splice_start(struct session *s)
 {
 	struct http_state *h = s->http;
 
-	if (h->resp_framing != HTTP_BODY_LENGTH || h->pipe != NULL ||
-	    h->resp_left < BODY_SPLICE_MIN || !s->w->relay_pool.splice_ok ||
-	    s->conf->conn_bandwidth > 0 ||
-	    (s->user != NULL && s->user->bandwidth > 0) ||
-	    evbuffer_get_length(sio_in(h->oc->io)) > 0 ||
-	    (h->pipe = relay_pipe_get(&s->w->relay_pool)) == NULL)
-		return 0;
-	sio_set_raw(s->io, body_raw_cb);
-	sio_set_raw(h->oc->io, body_raw_cb);
-	return 1;
+	return h->resp_framing == HTTP_BODY_LENGTH &&
+	    evbuffer_get_length(sio_in(h->oc->io)) == 0 &&
+	    splice_begin(s, h->resp_left, body_raw_cb);
 }
 
 /*
@@ -1828,9 +1840,9 @@ upload_raw_cb(struct sio *io, short what, void *arg)
 }
 
 /*
- * Whether the rest of the request body goes by splice(), and if so set
- * it up.  Everything the client's input held has gone to the origin's
- * output by then, and the origin has said nothing yet.
+ * Whether the rest of the request body goes by splice(): everything the
+ * client's input held has gone to the origin's output, the client is not
+ * held back, and the origin has said nothing yet.
  */
 static int
 upload_start(struct session *s)
@@ -1838,19 +1850,13 @@ upload_start(struct session *s)
 	struct http_state *h = s->http;
 	struct sio *oio = h->oc->io;
 
-	if (h->req_framing != HTTP_BODY_LENGTH || h->pipe != NULL ||
-	    h->req_left < BODY_SPLICE_MIN || !s->w->relay_pool.splice_ok ||
-	    h->client_paused || h->client_eof || h->throttled ||
-	    h->resp != RESP_HEAD || oio->rd_ready ||
-	    evbuffer_get_length(sio_in(s->io)) > 0 ||
+	if (h->req_framing != HTTP_BODY_LENGTH || h->client_paused ||
+	    h->client_eof || h->throttled || h->resp != RESP_HEAD ||
+	    oio->rd_ready || evbuffer_get_length(sio_in(s->io)) > 0 ||
 	    evbuffer_get_length(sio_in(oio)) > 0 ||
-	    s->conf->conn_bandwidth > 0 ||
-	    (s->user != NULL && s->user->bandwidth > 0) ||
-	    (h->pipe = relay_pipe_get(&s->w->relay_pool)) == NULL)
+	    !splice_begin(s, h->req_left, upload_raw_cb))
 		return 0;
 	h->pipe_up = 1;
-	sio_set_raw(s->io, upload_raw_cb);
-	sio_set_raw(oio, upload_raw_cb);
 	return 1;
 }
 
