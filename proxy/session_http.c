@@ -1753,13 +1753,17 @@ splice_begin(struct session *s, uint64_t left, sio_event_cb cb)
 /*
  * Whether the rest of the response body goes by splice().  What the
  * origin's input held has been moved to the client's output by then.
+ * Only once the request is all written to the origin: one may answer as
+ * it reads (an echo), and a splice that left the client unread, or the
+ * request's last bytes queued, would stop both sides.
  */
 static int
 splice_start(struct session *s)
 {
 	struct http_state *h = s->http;
 
-	return h->resp_framing == HTTP_BODY_LENGTH &&
+	return h->resp_framing == HTTP_BODY_LENGTH && h->req_done &&
+	    evbuffer_get_length(sio_out(h->oc->io)) == 0 &&
 	    evbuffer_get_length(sio_in(h->oc->io)) == 0 &&
 	    splice_begin(s, h->resp_left, body_raw_cb);
 }

@@ -1191,6 +1191,52 @@ def spliced_upload_cut_short(fx):
 
 
 @test
+def full_duplex_body(fx):
+    """An origin that answers while it reads (an echo of the request body,
+    256 KiB at a time, Content-Length known from the start): both bodies
+    must move at once.  A response moved by splice() while the request
+    body still comes would leave the client unread, the origin waiting
+    for it, and the exchange stuck until the idle timeout."""
+    def echo(sock, head):
+        n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        body = head[head.index(b"\r\n\r\n") + 4:]
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+        done = 0
+        while done < n:
+            if not body:
+                body = sock.recv(256 << 10)
+                if not body:
+                    return
+            sock.sendall(body)
+            done += len(body)
+            body = b""
+    so = ScriptedOrigin(echo)
+    sl = proxy(fx, proto="http", conf="timeouts = { idle = 5; };\n")
+    try:
+        n = 16 << 20
+        data = os.urandom(n)
+        c = Client(sl.addr, timeout=20)
+        snd = Sender(c.sock, get_req(fx, "/echo", host=ORIGIN_HOST,
+                                     port=so.port, method="POST",
+                                     extra="Content-Length: %d\r\n" % n) +
+                     data)
+        t0 = time.monotonic()
+        r = c.read_response()
+        dt = time.monotonic() - t0
+        eq(r.status, 200, "status")
+        check(r.body == data, "the echo: %d bytes back, want %d" % (
+            len(r.body), n))
+        check(dt < 4 * SLOW, "the echo took %.1f s" % dt)
+        snd.join(10)
+        check(snd.err is None, "sending: %r" % snd.err)
+        c.close()
+    finally:
+        so.close()
+    eq(sl.access(1)[0]["end"], "done", "logged")
+    eq(sl.stop(), 0, "exit")
+
+
+@test
 def quota_cuts_a_spliced_upload(fx):
     """A transfer quota cuts a spliced upload at its byte, as it cuts a
     copied one: 403 to the client, the origin connection closed with the
