@@ -57,9 +57,9 @@
  * A body with at least this much of its Content-Length still to come goes
  * by splice() through a pipe of the relay's pool, as tunnels do: no copy
  * into user space, 256 KiB per call.  A response from the origin to the
- * client; a request body (an upload) from the client to the origin until
- * the origin says anything, which buffered I/O then reads while it carries
- * the rest.  Only without bandwidth limits (their pacing works on the copy
+ * client, once the request is all written; a request body (an upload)
+ * from the client to the origin until the origin says anything, which
+ * buffered I/O then reads while it carries the rest.  Only without bandwidth limits (their pacing works on the copy
  * path); a quota still cuts it at its byte.
  */
 #define BODY_SPLICE_MIN	(256 * 1024)
