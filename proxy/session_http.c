@@ -59,8 +59,10 @@
  * into user space, 256 KiB per call.  A response from the origin to the
  * client, once the request is all written; a request body (an upload)
  * from the client to the origin until the origin says anything, which
- * buffered I/O then reads while it carries the rest.  Only without bandwidth limits (their pacing works on the copy
- * path); a quota still cuts it at its byte.
+ * buffered I/O then reads while it carries the rest.  Only without
+ * bandwidth limits (their pacing works on the copy path); a quota still
+ * cuts it at its byte.  An EOF or error met on the way goes to the
+ * handler buffered I/O would have called.
  */
 #define BODY_SPLICE_MIN	(256 * 1024)
 #define LOG_URL_MAX	2048
@@ -1576,13 +1578,14 @@ body_priority(struct session *s, int pri)
 
 /*
  * Both sockets back to buffered I/O.  Request bytes still in the pipe go
- * on, in order, through the origin's output.  -1 when s is gone.
+ * on, in order, through the origin's output.  -1 when s is gone; else 0
+ * with errno as it was (for the handler of what ended the splice).
  */
 static int
 splice_stop(struct session *s)
 {
 	struct http_state *h = s->http;
-	int rc = 0;
+	int rc = 0, err = errno;
 
 	if (h->pipe_up && h->oc != NULL)
 		rc = relay_pipe_drain(h->pipe, sio_out(h->oc->io));
@@ -1597,7 +1600,10 @@ splice_stop(struct session *s)
 		session_close(s, "out_of_memory");
 		return -1;
 	}
-	return body_priority(s, WORKER_PRI_NORMAL);
+	if (body_priority(s, WORKER_PRI_NORMAL) == -1)
+		return -1;
+	errno = err;
+	return 0;
 }
 
 /* What splice_pump() stopped on. */
@@ -1686,8 +1692,10 @@ body_splice(struct session *s)
 	int rc;
 
 	/* what was queued for the client before goes first */
-	if ((rc = sio_flush_raw(s->io)) == -1)
-		goto client_failed;
+	if ((rc = sio_flush_raw(s->io)) == -1) {
+		session_http_client_event(s, SIO_ERROR);
+		return -1;
+	}
 	if (rc == 0)
 		return 0;
 	switch (splice_pump(s, h->oc->io, s->io, &h->resp_left, RELAY_DOWN)) {
@@ -1708,16 +1716,13 @@ body_splice(struct session *s)
 		fail_request(s, 502, errno ? "target_reset" : "target_closed",
 		    "the origin closed the connection in the middle of the "
 		    "response");
-		return -1;
+		break;
 	case PUMP_DST_ERR:
-		goto client_failed;
+		session_http_client_event(s, SIO_ERROR);
+		break;
 	case PUMP_GONE:
 		break;
 	}
-	return -1;
-client_failed:
-	s->err = errno;
-	session_close(s, "client_reset");
 	return -1;
 }
 
@@ -1783,7 +1788,7 @@ upload_splice(struct session *s)
 	/* an earlier answer still queued for the client, and the head and
 	   first body bytes queued for the origin, go first */
 	if (sio_flush_raw(s->io) == -1)
-		goto client_failed;
+		goto client_ended;
 	if ((rc = sio_flush_raw(oc->io)) == -1)
 		goto origin_failed;
 	if (rc == 0)
@@ -1798,33 +1803,21 @@ upload_splice(struct session *s)
 		pump_request(s);	/* the body is all sent */
 		return -1;
 	case PUMP_SRC_END:
-		if (errno != 0)
-			goto client_failed;
-		/* the client half-closed with its body short */
-		h->client_eof = 1;
-		s->flags |= SESSION_F_CLIENT_EOF;
-		if (splice_stop(s) == -1)
-			return -1;
-		client_gone_mid_request(s);
-		return -1;
+		goto client_ended;	/* its FIN (errno 0), or an error */
 	case PUMP_DST_ERR:
 		goto origin_failed;
 	case PUMP_GONE:
 		break;
 	}
 	return -1;
-client_failed:
-	s->err = errno;
-	session_close(s, "client_reset");
+client_ended:
+	if (splice_stop(s) == 0)
+		session_http_client_event(s, errno != 0 ? SIO_ERROR : SIO_EOF);
 	return -1;
 origin_failed:
-	/* as buffered I/O would have found it: what the origin answered
-	   first is still read (origin_event_cb) */
-	rc = errno;
-	if (splice_stop(s) == -1)
-		return -1;
-	errno = rc;
-	origin_event_cb(oc->io, SIO_ERROR, s);
+	/* what the origin answered first is still read (origin_event_cb) */
+	if (splice_stop(s) == 0)
+		origin_event_cb(oc->io, SIO_ERROR, s);
 	return -1;
 }
 
