@@ -6,7 +6,10 @@
 #   make unit     unit tests only        make integration   integration only
 #   make asan     everything again, built with AddressSanitizer + UBSan
 #   make valgrind the integration tests with sluice under valgrind
-#   make install  binary, man pages, unit, examples (PREFIX, DESTDIR...)
+#   make static   ./sluice-static: the same program linked statically
+#   make test-static  the integration tests against ./sluice-static
+#   make install  binary, man pages, unit, examples (PREFIX, DESTDIR...;
+#                 STATIC=1 installs ./sluice-static as the binary)
 #   make uninstall
 #   make clean
 
@@ -38,7 +41,8 @@ OBJS = $(SRCS:%.c=$(B)/%.o)
 
 # unit test binaries: tests/unit/test_X.c linked with the objects it needs
 UNIT = socks5 socks4 http base64 netaddr conf auth dnscache upstream relay \
-       siphash acct rules tbucket policy pac origin sio resolver
+       siphash acct rules tbucket policy pac origin sio resolver \
+       nssfiles
 UNIT_BINS = $(UNIT:%=$(B)/tests/test_%)
 UNIT_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -51,19 +55,56 @@ $(PROG): $(OBJS) $(B)/proxy/main.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The static build: the same objects, linked with glibc, libevent, c-ares,
+# libconfig and libcrypt inside (static-pie, so the address space is still
+# randomised).  Lighter to run: no dynamic loader, no relocations, only
+# the library code sluice calls.  Every security update of those
+# libraries needs a rebuild.  Users and groups (the `user` and `group`
+# keys) come from /etc/passwd and /etc/group only, read by
+# proxy/nssfiles.c: glibc's NSS modules cannot be loaded safely into a
+# static binary.  glibc still warns at link time about the resolver
+# functions libevent and c-ares link in (getaddrinfo, getservbyname...),
+# which sluice never calls (names go through c-ares with no service
+# name); those known warnings stay in $(B)/static-link.log and any other
+# linker message is shown.  See README "Static build".
+STATIC_PROG = $(PROG)-static
+STATIC_OBJS = $(B)/proxy/nssfiles.o
+STATIC_LIBS = $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) \
+              -lcrypt -lpthread
+STATIC_WRAP = -Wl,--wrap=getpwnam,--wrap=getgrnam,--wrap=initgroups
+
+$(STATIC_PROG): $(OBJS) $(B)/proxy/main.o $(STATIC_OBJS)
+	@echo "  LD      $@ (static)"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -static-pie $(STATIC_WRAP) -o $@ \
+	    $^ $(STATIC_LIBS) 2>$(B)/static-link.log || \
+	    { cat $(B)/static-link.log >&2; exit 1; }
+	@grep -v -e "in statically linked applications requires at runtime" \
+	    -e ": in function .*:$$" $(B)/static-link.log >&2 || true
+
+static: deps
+	$(MAKE) $(STATIC_PROG)
+
+# STATIC=1: make install, make bench and make soak take ./sluice-static
+SEL_PROG = $(if $(STATIC),$(STATIC_PROG),$(PROG))
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(OBJS:.o=.d) $(B)/proxy/main.d $(UNIT_BINS:=.d)
+-include $(OBJS:.o=.d) $(B)/proxy/main.d $(B)/proxy/nssfiles.d \
+    $(UNIT_BINS:=.d)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -Iproxy -Iauth -Iconf -MMD -MP \
 	    $(shell pkg-config --cflags cmocka 2>/dev/null) -o $@ $< $(OBJS) \
-	    $(UNIT_LDFLAGS) $(UNIT_LIBS) $(LDLIBS)
+	    $(UNIT_OBJS) $(UNIT_LDFLAGS) $(UNIT_LIBS) $(LDLIBS)
+
+# the static build's own object
+$(B)/tests/test_nssfiles: $(B)/proxy/nssfiles.o
+$(B)/tests/test_nssfiles: UNIT_OBJS = $(B)/proxy/nssfiles.o
 
 # counts and fails the c-ares channels the resolver makes
 $(B)/tests/test_resolver: UNIT_LDFLAGS = -Wl,--wrap=ares_init_options
@@ -123,6 +164,11 @@ tsan: deps-test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	SLUICE_BIN=$(CURDIR)/build/tsan/sluice sh tests/run.sh integration
 
+# every integration test again, against the static build
+test-static: deps-test
+	$(MAKE) all $(STATIC_PROG) $(SLLOAD)
+	SLUICE_BIN=$(CURDIR)/$(STATIC_PROG) sh tests/run.sh integration
+
 valgrind: deps-test
 	$(MAKE) all $(SLLOAD)
 	command -v valgrind >/dev/null || sh contrib/deps.sh valgrind
@@ -132,14 +178,15 @@ valgrind: deps-test
 	    sh tests/run.sh integration
 
 clean:
-	rm -rf $(B) $(PROG)
+	rm -rf $(B) $(PROG) $(STATIC_PROG)
 
 .PHONY: all deps deps-test run unit unit-bins integration test asan tsan valgrind \
-	clean
+	clean static test-static
 
 # ----- install / uninstall --------------------------------------------------
 #   make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg] [SYSCONFDIR=/etc]
 #                [NO_SYSUSERS=1: do not create the sluice user now]
+#                [STATIC=1: install the static build, ./sluice-static]
 #   make uninstall (same variables)
 # Files under SYSCONFDIR (the configuration, the logrotate entry) are
 # installed only when absent and never removed: they are the admin's.
@@ -164,8 +211,8 @@ install_new = if [ -e "$(2)" ]; then \
 	    $(INSTALL) -D -m $(3) $(1) "$(2)"; \
 	fi
 
-install: all
-	$(INSTALL) -D -m 0755 $(PROG) "$(DESTDIR)$(SBINDIR)/sluice"
+install: $(SEL_PROG)
+	$(INSTALL) -D -m 0755 $(SEL_PROG) "$(DESTDIR)$(SBINDIR)/sluice"
 	$(INSTALL) -D -m 0644 contrib/man/sluice.8 \
 	    "$(DESTDIR)$(MANDIR)/man8/sluice.8"
 	$(INSTALL) -D -m 0644 contrib/man/sluice.conf.5 \
@@ -251,6 +298,7 @@ fuzz-regress: fuzz-build
 #   make soak   mixed load with aborting clients for SOAK_SECONDS (60),
 #               then the descriptor, memory and shutdown checks; another
 #               binary with SLUICE_BIN=build/asan/sluice
+#   STATIC=1    either of them on the static build, ./sluice-static
 SLLOAD       = $(B)/slload
 SOAK_SECONDS ?= 60
 BENCH_ARGS   ?=
@@ -260,12 +308,12 @@ $(SLLOAD): tests/bench/slload.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $< -lpthread -lm
 
-bench: $(PROG) $(SLLOAD)
-	SLUICE_BIN=$(CURDIR)/$(PROG) SLLOAD=$(CURDIR)/$(SLLOAD) \
+bench: $(SEL_PROG) $(SLLOAD)
+	SLUICE_BIN=$(CURDIR)/$(SEL_PROG) SLLOAD=$(CURDIR)/$(SLLOAD) \
 	    python3 tests/bench/run.py $(BENCH_ARGS)
 
-soak: $(SLLOAD) $(if $(SLUICE_BIN),,$(PROG))
-	SLUICE_BIN=$(if $(SLUICE_BIN),$(SLUICE_BIN),$(CURDIR)/$(PROG)) \
+soak: $(SLLOAD) $(if $(SLUICE_BIN),,$(SEL_PROG))
+	SLUICE_BIN=$(if $(SLUICE_BIN),$(SLUICE_BIN),$(CURDIR)/$(SEL_PROG)) \
 	    SLLOAD=$(CURDIR)/$(SLLOAD) python3 tests/soak/run.py --seconds $(SOAK_SECONDS)
 
 .PHONY: bench soak

@@ -3,8 +3,11 @@
  * stop.  Exit status: 0 after a clean stop (or a good -t), 1 when the
  * configuration or the start fails, 2 for bad usage.
  */
+#include <sys/auxv.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <gnu/libc-version.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -191,9 +194,12 @@ main(int argc, char **argv)
 			cli.uopts[cli.nu++] = optarg;
 			break;
 		case 'V':
-			printf("sluice %s (libevent %s, c-ares %s)\n",
-			    SLUICE_VERSION, event_get_version(),
-			    ares_version(NULL));
+			/* no dynamic loader (AT_BASE 0): the static build */
+			printf("sluice %s (libevent %s, c-ares %s, glibc %s%s)"
+			    "\n", SLUICE_VERSION, event_get_version(),
+			    ares_version(NULL), gnu_get_libc_version(),
+			    getauxval(AT_BASE) == 0 ? ", linked statically" :
+			    "");
 			rc = 0;
 			goto out_cli;
 		default:

@@ -181,6 +181,35 @@ def install_destdir_lists_files(fx):
     shutil.rmtree(d)
 
 
+@test
+def install_static(fx):
+    """make install STATIC=1 installs the static build (./sluice-static) as
+    the binary, and the rest as ever; that binary is static-pie (no
+    loader, still randomised) and says so in -V, as ./sluice does not."""
+    d = tmpdir(fx, "inst-static-")
+    make("install", "DESTDIR=" + d, "PREFIX=/usr", "STATIC=1",
+         "NO_SYSUSERS=1")
+    eq(sorted(tree(d)), sorted(INSTALLED), "files installed with STATIC=1")
+    binary = os.path.join(d, "usr/sbin/sluice")
+    check(read(binary, "rb") == read(src("sluice-static"), "rb"),
+          "the binary is ./sluice-static")
+    hdr = run(["readelf", "-hl", binary]).stdout.decode()
+    check(re.search(r"Type:\s+DYN", hdr), "a position-independent "
+          "executable (ASLR): %s" % hdr[:600])
+    check("INTERP" not in hdr and "Requesting program interpreter"
+          not in hdr, "no program interpreter")
+    dyn = run(["readelf", "-d", binary]).stdout.decode()
+    check("NEEDED" not in dyn, "no shared library needed: %s" % dyn[:600])
+    r = run([binary, "-V"], timeout=10)
+    eq(r.returncode, 0, "static sluice -V")
+    check(r.stdout.startswith(b"sluice ") and
+          b"linked statically" in r.stdout, r.stdout)
+    r = run([src("sluice"), "-V"], timeout=10)
+    check(r.stdout.startswith(b"sluice ") and
+          b"linked statically" not in r.stdout, r.stdout)
+    shutil.rmtree(d)
+
+
 # ----- the systemd unit -------------------------------------------------------------
 
 HARDENING = {
