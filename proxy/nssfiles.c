@@ -28,25 +28,33 @@
 
 #include "nssfiles.h"
 
-/* one entry's strings; grown on ERANGE up to a line no file should have */
+/*
+ * One entry's strings, grown on ERANGE up to a line no file should have.
+ * getpwnam() and getgrnam() keep theirs, as glibc's do (an answer of one
+ * outlives a call of the other); the group list has its own for a call.
+ */
 #define ENTRY_MIN	1024
 #define ENTRY_MAX	(1024 * 1024)
 
-static char *ebuf;
-static size_t ebuflen;
+struct ebuf {
+	char	*p;
+	size_t	 len;
+};
+
+static struct ebuf pwbuf, grbuf;
 
 static int
-grow(void)
+grow(struct ebuf *b)
 {
-	size_t n = ebuflen ? ebuflen * 2 : ENTRY_MIN;
+	size_t n = b->len ? b->len * 2 : ENTRY_MIN;
 	char *p;
 
 	if (n > ENTRY_MAX)
 		return ERANGE;
-	if ((p = realloc(ebuf, n)) == NULL)
+	if ((p = realloc(b->p, n)) == NULL)
 		return ENOMEM;
-	ebuf = p;
-	ebuflen = n;
+	b->p = p;
+	b->len = n;
 	return 0;
 }
 
@@ -56,30 +64,30 @@ grow(void)
  * entry is read again into a larger buffer.
  */
 static int
-next_pw(FILE *f, struct passwd *pw)
+next_pw(FILE *f, struct passwd *pw, struct ebuf *b)
 {
 	struct passwd *res;
 	int rc;
 
 	do {
-		if (ebuf == NULL && (rc = grow()) != 0)
+		if (b->p == NULL && (rc = grow(b)) != 0)
 			return rc;
-		rc = fgetpwent_r(f, pw, ebuf, ebuflen, &res);
-	} while (rc == ERANGE && (rc = grow()) == 0);
+		rc = fgetpwent_r(f, pw, b->p, b->len, &res);
+	} while (rc == ERANGE && (rc = grow(b)) == 0);
 	return rc;
 }
 
 static int
-next_gr(FILE *f, struct group *gr)
+next_gr(FILE *f, struct group *gr, struct ebuf *b)
 {
 	struct group *res;
 	int rc;
 
 	do {
-		if (ebuf == NULL && (rc = grow()) != 0)
+		if (b->p == NULL && (rc = grow(b)) != 0)
 			return rc;
-		rc = fgetgrent_r(f, gr, ebuf, ebuflen, &res);
-	} while (rc == ERANGE && (rc = grow()) == 0);
+		rc = fgetgrent_r(f, gr, b->p, b->len, &res);
+	} while (rc == ERANGE && (rc = grow(b)) == 0);
 	return rc;
 }
 
@@ -101,7 +109,7 @@ nssf_getpwnam(const char *path, const char *name)
 
 	if ((f = fopen(path, "re")) == NULL)
 		return NULL;
-	while ((rc = next_pw(f, &pw)) == 0)
+	while ((rc = next_pw(f, &pw, &pwbuf)) == 0)
 		if (strcmp(pw.pw_name, name) == 0) {
 			fclose(f);
 			return &pw;
@@ -118,7 +126,7 @@ nssf_getgrnam(const char *path, const char *name)
 
 	if ((f = fopen(path, "re")) == NULL)
 		return NULL;
-	while ((rc = next_gr(f, &gr)) == 0)
+	while ((rc = next_gr(f, &gr, &grbuf)) == 0)
 		if (strcmp(gr.gr_name, name) == 0) {
 			fclose(f);
 			return &gr;
@@ -150,6 +158,7 @@ int
 nssf_grouplist(const char *path, const char *user, gid_t gid, int max,
     gid_t **out)
 {
+	struct ebuf b = { NULL, 0 };
 	struct group gr;
 	gid_t *list;
 	FILE *f;
@@ -166,10 +175,11 @@ nssf_grouplist(const char *path, const char *user, gid_t gid, int max,
 		return -1;
 	}
 	n = add(list, 0, gid);
-	while ((rc = next_gr(f, &gr)) == 0)
+	while ((rc = next_gr(f, &gr, &b)) == 0)
 		if (n < max && member(gr.gr_mem, user))
 			n = add(list, n, gr.gr_gid);
 	fclose(f);
+	free(b.p);
 	if (rc != ENOENT) {
 		free(list);
 		errno = rc;

@@ -205,6 +205,30 @@ test_grouplist(void **state)
 	assert_null(list);
 }
 
+/* as with glibc, one lookup's answer outlives calls of the others */
+static void
+test_answers_kept(void **state)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t *list;
+	int n;
+
+	(void)state;
+	pw = nssf_getpwnam(passwd, "sluice");
+	assert_non_null(pw);
+	gr = nssf_getgrnam(group, "staff");
+	assert_non_null(gr);
+	n = nssf_grouplist(group, "alice", 997, 64, &list);
+	assert_int_equal(n, 4);
+	free(list);
+	assert_string_equal(pw->pw_name, "sluice");
+	assert_string_equal(pw->pw_gecos, "sluice proxy");
+	assert_string_equal(pw->pw_shell, "/usr/sbin/nologin");
+	assert_string_equal(gr->gr_name, "staff");
+	assert_string_equal(gr->gr_mem[2], "carol");
+}
+
 /* an entry longer than the first buffer, then one longer than any */
 static void
 test_long_entries(void **state)
@@ -277,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_getpwnam_none),
 		cmocka_unit_test(test_getgrnam),
 		cmocka_unit_test(test_grouplist),
+		cmocka_unit_test(test_answers_kept),
 		cmocka_unit_test(test_long_entries),
 	};
 
