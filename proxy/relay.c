@@ -359,8 +359,9 @@ flush_dir(struct relay *r, int d)
 
 	if ((b = dir->buf) != NULL) {
 		while (b->off < b->len) {
+			/* at the EOF, the FIN follows at once (pump) */
 			n = send(dst->fd, b->data + b->off, b->len - b->off,
-			    MSG_NOSIGNAL);
+			    MSG_NOSIGNAL | (dir->eof ? MSG_MORE : 0));
 			if (n == -1) {
 				if (errno == EINTR)
 					continue;
@@ -545,21 +546,78 @@ relay_shape(struct relay *r, struct event_base *base, int64_t conn_rate,
 }
 
 /*
+ * One read for direction d into its carrier, within *budget, the quota
+ * cap and the bandwidth limits.  Returns 1 when it moved bytes or met the
+ * EOF (or a full pipe is to be written first), 0 when nothing can be read
+ * now (the source is empty, or the budget, the cap or a limit holds it),
+ * -1 on error.
+ */
+static int
+read_once(struct relay *r, int d, size_t *budget, int64_t now)
+{
+	struct relay_dir *dir = &r->dir[d];
+	struct relay_end *src = &r->end[d];
+	size_t allow;
+	ssize_t n;
+
+	if (*budget == 0 || r->cap == 0)
+		return 0;	/* the caller says which */
+	if ((allow = shape_allow(r, d, *budget, now)) == 0)
+		return 0;	/* the shaping timer comes back */
+	if (allow > r->cap)
+		allow = (size_t)r->cap;
+	n = fill_dir(r, d, allow);
+	if (n > 0) {
+		shape_spend(r, d, (size_t)n, now);
+		if (r->cap != RELAY_NO_CAP)
+			r->cap -= (uint64_t)n;
+		*budget = (size_t)n >= *budget ? 0 : *budget - (size_t)n;
+		r->last_active = now;
+		return 1;
+	}
+	if (n == 0) {
+		dir->eof = 1;
+		src->rd_ready = 0;
+		r->last_active = now;
+		return 1;
+	}
+	if (errno == EAGAIN) {
+		if (dir->pipe == NULL) {
+			src->rd_ready = 0;
+			return 0;
+		}
+		return 1;	/* a pipe may be full: write it, then retry */
+	}
+	return fail(r, d, errno);
+}
+
+/*
  * Move bytes in direction d until the source is empty, the sink is full,
- * the budget is spent or a bandwidth limit holds it.  Returns 1 when it
- * stopped on the budget with the source still readable, 0 otherwise, -1
- * on error.
+ * the budget is spent or a bandwidth limit holds it.  A buffer is filled
+ * while the source has bytes and the buffer room, before it is written:
+ * what arrived in pieces leaves in one send, and an EOF right behind the
+ * bytes is seen before they go, so they go with MSG_MORE and the FIN
+ * rides in their last segment (a short answer and its close: one packet
+ * to the client instead of two).  A pipe is written before it is filled
+ * again, as before.  Returns 1 when it stopped on the budget with the
+ * source still readable, 0 otherwise, -1 on error.
  */
 static int
 pump(struct relay *r, int d, int64_t now)
 {
 	struct relay_dir *dir = &r->dir[d];
 	struct relay_end *src = &r->end[d], *dst = &r->end[!d];
-	size_t budget = RELAY_BUDGET, allow;
-	ssize_t n;
+	size_t budget = RELAY_BUDGET;
 	int rc;
 
 	for (;;) {
+		if (!dir->eof && src->rd_ready && dir->pipe == NULL &&
+		    (dir->buf == NULL || dir->buf->len < dir->buf->cap)) {
+			if ((rc = read_once(r, d, &budget, now)) == -1)
+				return -1;
+			if (rc == 1)
+				continue;
+		}
 		if (dir->buf != NULL || dir->pipe != NULL) {
 			if (!dst->wr_ready)
 				return 0;
@@ -584,40 +642,11 @@ pump(struct relay *r, int d, int64_t now)
 			}
 			return 0;
 		}
-		if (!src->rd_ready)
-			return 0;
-		if (budget == 0)
-			return 1;
-		if (r->cap == 0)
-			return 0;	/* the owner decides what next */
-		if ((allow = shape_allow(r, d, budget, now)) == 0)
-			return 0;	/* the shaping timer comes back */
-		if (allow > r->cap)
-			allow = (size_t)r->cap;
-		n = fill_dir(r, d, allow);
-		if (n > 0) {
-			shape_spend(r, d, (size_t)n, now);
-			if (r->cap != RELAY_NO_CAP)
-				r->cap -= (uint64_t)n;
-			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-			r->last_active = now;
-			continue;
-		}
-		if (n == 0) {
-			dir->eof = 1;
-			src->rd_ready = 0;
-			r->last_active = now;
-			continue;
-		}
-		if (errno == EAGAIN) {
-			if (dir->pipe == NULL)
-				src->rd_ready = 0;
-			/* else a pipe may be full: write it, then retry */
-			if (dir->pipe == NULL)
-				return 0;
-			continue;
-		}
-		return fail(r, d, errno);
+		/* nothing in flight, nothing read: the budget is spent with
+		   the source still readable (1), or the source is empty, or
+		   the quota cap (the owner decides what next) or a bandwidth
+		   limit (its timer comes back) holds it (0) */
+		return src->rd_ready && budget == 0;
 	}
 }
 

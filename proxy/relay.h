@@ -12,14 +12,17 @@
  * the pool's bulk priority, and the loop pass ends there, so whatever
  * else became ready (a handshake, a request) waits for at most one budget.
  *
- * Backpressure: a direction with bytes in flight does not read its source
- * until its sink took them, so at most one carrier (a RELAY_BUF_SIZE buffer,
- * or one pipe of RELAY_PIPE_SIZE) is held per direction, beside the kernel's
- * socket buffers.
+ * Backpressure: a direction with bytes in flight reads its source only
+ * into the room left in its buffer (a pipe: not at all) until its sink took
+ * them, so at most one carrier (a RELAY_BUF_SIZE buffer, or one pipe of
+ * RELAY_PIPE_SIZE) is held per direction, beside the kernel's socket
+ * buffers.
  *
  * Half-close: EOF on a source, once the carrier is empty, becomes
  * shutdown(SHUT_WR) on the sink; the other direction flows on.  The relay
- * is done when both directions are shut.
+ * is done when both directions are shut.  Bytes read with the EOF right
+ * behind them are written with MSG_MORE, so the FIN leaves in their last
+ * segment.
  *
  * The relay does not own the events or the sockets: the session registers
  * them (EV_READ | EV_WRITE | EV_ET | EV_PERSIST) and feeds what fired to

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -746,6 +747,54 @@ test_half_close_tcp(void **state)
 	check_half_close(*state);
 }
 
+static uint32_t
+segs_out(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	assert_true(len >= offsetof(struct tcp_info, tcpi_segs_out) +
+	    sizeof(ti.tcpi_segs_out));
+	return ti.tcpi_segs_out;
+}
+
+/*
+ * A short answer with the target's EOF right behind it reaches the client
+ * in one segment, the FIN in the answer's: the relay reads on to the EOF
+ * before it writes, and writes with MSG_MORE.  Then the client's own
+ * close ends the relay cleanly.
+ */
+static void
+test_answer_and_fin_one_segment_tcp(void **state)
+{
+	struct harness *h = *state;
+	char answer[315];
+	uint32_t before;
+
+	memset(answer, 'a', sizeof(answer));
+	start(h);
+	peer_send_all(h, PEER_CLIENT, "GET /", 5);
+	peer_expect(h, PEER_TARGET, "GET /", 5);
+	run_for(h, 50);		/* delayed ACKs, if any, go now */
+	before = segs_out(h->r.end[RELAY_CLIENT].fd);
+	peer_send_all(h, PEER_TARGET, answer, sizeof(answer));
+	assert_int_equal(shutdown(h->peer[PEER_TARGET], SHUT_WR), 0);
+	peer_expect(h, PEER_CLIENT, answer, sizeof(answer));
+	peer_expect_eof(h, PEER_CLIENT);
+	assert_int_equal(segs_out(h->r.end[RELAY_CLIENT].fd) - before, 1);
+	assert_int_equal(h->r.dir[RELAY_DOWN].shut, 1);
+	assert_false(h->ended);
+
+	assert_int_equal(shutdown(h->peer[PEER_CLIENT], SHUT_WR), 0);
+	run_until_ended(h);
+	assert_int_equal(h->status, RELAY_DONE);
+	assert_int_equal(h->r.dir[RELAY_UP].bytes, 5);
+	assert_int_equal(h->r.dir[RELAY_DOWN].bytes, sizeof(answer));
+	assert_int_equal(h->pool.bufs_out, 0);
+}
+
 /* The target ends first, after a large answer (splice mode), over TCP. */
 static void
 test_half_close_target_first_tcp(void **state)
@@ -1461,6 +1510,8 @@ main(void)
 		    setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close_tcp,
 		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_answer_and_fin_one_segment_tcp, setup_tcp, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_half_close_target_first_tcp, setup_tcp, teardown),
 		cmocka_unit_test_setup_teardown(test_close_at_once_unix,
