@@ -59,43 +59,47 @@ grow(struct ebuf *b)
 }
 
 /*
- * The next entry of f into *pw or *gr: 0, ENOENT at the end, or an errno.
- * On ERANGE glibc rewinds the stream to the entry's start, so the same
- * entry is read again into a larger buffer.
+ * The next entry of f: a passwd entry into *pw, or (pw NULL) a group
+ * entry into *gr.  0, ENOENT at the end, or an errno.  On ERANGE glibc
+ * rewinds the stream to the entry's start, so the same entry is read
+ * again into a larger buffer.
  */
 static int
-next_pw(FILE *f, struct passwd *pw, struct ebuf *b)
+next_ent(FILE *f, struct passwd *pw, struct group *gr, struct ebuf *b)
 {
-	struct passwd *res;
+	struct passwd *pres;
+	struct group *gres;
 	int rc;
 
 	do {
 		if (b->p == NULL && (rc = grow(b)) != 0)
 			return rc;
-		rc = fgetpwent_r(f, pw, b->p, b->len, &res);
+		rc = pw != NULL ? fgetpwent_r(f, pw, b->p, b->len, &pres) :
+		    fgetgrent_r(f, gr, b->p, b->len, &gres);
 	} while (rc == ERANGE && (rc = grow(b)) == 0);
 	return rc;
 }
 
-static int
-next_gr(FILE *f, struct group *gr, struct ebuf *b)
-{
-	struct group *res;
-	int rc;
-
-	do {
-		if (b->p == NULL && (rc = grow(b)) != 0)
-			return rc;
-		rc = fgetgrent_r(f, gr, b->p, b->len, &res);
-	} while (rc == ERANGE && (rc = grow(b)) == 0);
-	return rc;
-}
-
-/* end of a lookup: NULL with errno 0 for "none", else the error */
+/*
+ * The entry named name in the file at path, as next_ent() reads it:
+ * ent, or NULL with errno 0 for "none", or with the error (the file's
+ * fopen(), or the reading's).
+ */
 static void *
-none(FILE *f, int rc)
+find(const char *path, const char *name, struct passwd *pw,
+    struct group *gr, struct ebuf *b)
 {
+	FILE *f;
+	int rc;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	while ((rc = next_ent(f, pw, gr, b)) == 0)
+		if (strcmp(pw != NULL ? pw->pw_name : gr->gr_name, name) == 0)
+			break;
 	fclose(f);
+	if (rc == 0)
+		return pw != NULL ? (void *)pw : (void *)gr;
 	errno = rc == ENOENT ? 0 : rc;
 	return NULL;
 }
@@ -104,34 +108,16 @@ struct passwd *
 nssf_getpwnam(const char *path, const char *name)
 {
 	static struct passwd pw;
-	FILE *f;
-	int rc;
 
-	if ((f = fopen(path, "re")) == NULL)
-		return NULL;
-	while ((rc = next_pw(f, &pw, &pwbuf)) == 0)
-		if (strcmp(pw.pw_name, name) == 0) {
-			fclose(f);
-			return &pw;
-		}
-	return none(f, rc);
+	return find(path, name, &pw, NULL, &pwbuf);
 }
 
 struct group *
 nssf_getgrnam(const char *path, const char *name)
 {
 	static struct group gr;
-	FILE *f;
-	int rc;
 
-	if ((f = fopen(path, "re")) == NULL)
-		return NULL;
-	while ((rc = next_gr(f, &gr, &grbuf)) == 0)
-		if (strcmp(gr.gr_name, name) == 0) {
-			fclose(f);
-			return &gr;
-		}
-	return none(f, rc);
+	return find(path, name, NULL, &gr, &grbuf);
 }
 
 static int
@@ -175,7 +161,7 @@ nssf_grouplist(const char *path, const char *user, gid_t gid, int max,
 		return -1;
 	}
 	n = add(list, 0, gid);
-	while ((rc = next_gr(f, &gr, &b)) == 0)
+	while ((rc = next_ent(f, NULL, &gr, &b)) == 0)
 		if (n < max && member(gr.gr_mem, user))
 			n = add(list, n, gr.gr_gid);
 	fclose(f);
