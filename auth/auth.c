@@ -87,7 +87,7 @@ auth_db_free(struct auth_db *db)
 struct auth_user *
 auth_db_find(const struct auth_db *db, const char *name, size_t len)
 {
-	struct auth_user key;
+	struct auth_user key = { .name = NULL };
 	char buf[256];
 
 	if (db->nusers == 0 || len == 0 || len >= sizeof(buf) ||

@@ -26,7 +26,7 @@ host_match(const struct conf_rule *r, const char *host)
 	size_t n, sl;
 	int i;
 
-	for (n = 0; host[n] != '\0' && n < sizeof(h) - 1; n++)
+	for (n = 0; n < sizeof(h) - 1 && host[n] != '\0'; n++)
 		h[n] = (char)tolower((unsigned char)host[n]);
 	h[n] = '\0';
 	while (n > 1 && h[n - 1] == '.')
