@@ -594,14 +594,61 @@ hist_sum(struct acct_hist *to, const struct acct_hist *h)
 	to->sum += h->sum;
 }
 
+/*
+ * The most frequent first: a finished session or request ("done") costs
+ * one comparison.
+ */
+const char *const acct_end_names[ACCT_END_N] = {
+	"done", "client_closed", "client_reset", "client_timeout",
+	"client_error", "target_closed", "target_reset", "target_timeout",
+	"target_error", "idle_timeout", "handshake_timeout",
+	"keepalive_timeout", "auth_failed", "auth_required", "no_method",
+	"dns_failed", "dns_timeout", "connect_failed", "connect_timeout",
+	"bad_version", "bad_auth_version", "bad_command", "bad_atyp",
+	"bad_host", "bad_request", "bad_response", "request_too_large",
+	"bad_protocol", "denied", "denied_protected", "limit_max_connections",
+	"limit_per_client", "limit_rate", "limit_per_user", "quota_daily",
+	"quota_monthly", "quota_exceeded", "admin_closed", "shutdown",
+	"out_of_memory", "other",
+};
+
+/*
+ * The index of end in acct_end_names: ACCT_END_N - 1 ("other") for a
+ * value not in the list, -1 for "interim", which is not an end.
+ */
+int
+acct_end_index(const char *end)
+{
+	int i;
+
+	if (strcmp(end, "interim") == 0)
+		return -1;
+	for (i = 0; i < ACCT_END_N - 1; i++)
+		if (strcmp(end, acct_end_names[i]) == 0)
+			return i;
+	return ACCT_END_N - 1;
+}
+
+/* Count one access-log record by its end= value. */
+void
+acct_count_end(struct acct_counters *c, const char *end)
+{
+	int i = acct_end_index(end);
+
+	if (i >= 0)
+		c->ends[i]++;
+}
+
 /* to += c, field by field (the workers' counters, summed). */
 _Static_assert(sizeof(struct acct_counters) ==
-    22 * sizeof(uint64_t) + 2 * sizeof(struct acct_hist),
+    (22 + ACCT_END_N) * sizeof(uint64_t) + 2 * sizeof(struct acct_hist),
     "acct_counters_add() must add every counter");
 
 void
 acct_counters_add(struct acct_counters *to, const struct acct_counters *c)
 {
+	int i;
+
 #define ADD(f)	(to->f += c->f)
 	ADD(sessions_total);
 	ADD(sessions_active);
@@ -626,6 +673,8 @@ acct_counters_add(struct acct_counters *to, const struct acct_counters *c)
 	ADD(connect_failed);
 	ADD(relay_errors);
 #undef ADD
+	for (i = 0; i < ACCT_END_N; i++)
+		to->ends[i] += c->ends[i];
 	hist_sum(&to->dns_time, &c->dns_time);
 	hist_sum(&to->connect_time, &c->connect_time);
 }

@@ -28,6 +28,16 @@ struct acct_hist {
 
 extern const double acct_hist_le[ACCT_HIST_BUCKETS];
 
+/*
+ * The access log's end= values (why a SOCKS session, an HTTP request or
+ * a CONNECT tunnel ended, or why a client was refused at accept), in the
+ * order /metrics lists them; the last, "other", counts any value not in
+ * the list.  "interim" (a live session's periodic record) is not an end
+ * and is not counted.
+ */
+#define ACCT_END_N	41
+extern const char *const acct_end_names[ACCT_END_N];
+
 struct acct_counters {
 	uint64_t	sessions_total;		/* accepted and served */
 	uint64_t	sessions_active;
@@ -54,6 +64,8 @@ struct acct_counters {
 	uint64_t	dns_failed;
 	uint64_t	connect_failed;
 	uint64_t	relay_errors;		/* resets mid-tunnel */
+	uint64_t	ends[ACCT_END_N];	/* records by end=, as
+						   acct_end_names */
 };
 
 struct acct_log {
@@ -101,6 +113,8 @@ void	acct_log_session(struct acct_log *, const struct acct_record *,
 	    long long, long);
 void	acct_log_flush(struct acct_log *);
 void	acct_log_close(struct acct_log *);
+int	acct_end_index(const char *);
+void	acct_count_end(struct acct_counters *, const char *);
 
 /* A client address: its sessions, its connection rate, its counters. */
 struct acct_client {

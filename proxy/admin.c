@@ -319,6 +319,12 @@ render_metrics(struct server *srv, const struct snap *sn, int n,
 	metric(b, "sluice_sessions_total", "counter", "Sessions accepted.");
 	evbuffer_add_printf(b, "sluice_sessions_total %" PRIu64 "\n",
 	    k.sessions_total);
+	metric(b, "sluice_ended_total", "counter",
+	    "SOCKS sessions, HTTP requests and CONNECT tunnels that ended, and "
+	    "clients refused at accept, by the access log's end= value.");
+	for (j = 0; j < ACCT_END_N; j++)
+		evbuffer_add_printf(b, "sluice_ended_total{end=\"%s\"} %" PRIu64
+		    "\n", acct_end_names[j], k.ends[j]);
 	metric(b, "sluice_bytes_total", "counter",
 	    "Bytes relayed (up: client to target).");
 	evbuffer_add_printf(b, "sluice_bytes_total{direction=\"up\"} %" PRIu64

@@ -48,6 +48,7 @@ refuse(struct worker *w, int fd, const union sockaddr_u *peer,
 	r.client = &client;
 	r.status = "-";
 	r.end = why;
+	acct_count_end(&w->ctr, why);
 	gettimeofday(&tv, NULL);
 	acct_log_session(&w->alog, &r, tv.tv_sec, tv.tv_usec);
 }

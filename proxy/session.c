@@ -447,6 +447,7 @@ session_record(struct session *s, const char *end)
 	r.down = s->relay.dir[RELAY_DOWN].bytes;
 	r.dur_ms = clock_ms() - s->t_start;
 	r.end = end != NULL ? end : "-";
+	acct_count_end(&w->ctr, r.end);
 	gettimeofday(&tv, NULL);
 	acct_log_session(&w->alog, &r, tv.tv_sec, tv.tv_usec);
 }

@@ -1099,6 +1099,26 @@ def metrics_match_traffic(fx):
     check(hdrs["content-type"].startswith("text/plain; version=0.0.4"),
           hdrs)
     ms = parse_metrics(body.decode())
+    # sluice_ended_total: one per access-log record, by its end= value
+    ended = {dict(k[1])["end"]: v for k, v in ms.items()
+             if k[0] == "sluice_ended_total"}
+    logged = {}
+    for rec in sl.access():
+        logged[rec["end"]] = logged.get(rec["end"], 0) + 1
+    eq(sum(logged.values()), 8, "access-log records")
+    eq({e: v for e, v in ended.items() if v}, logged,
+       "sluice_ended_total against the access log")
+    for e in ("denied", "connect_failed", "auth_failed"):
+        eq(ended[e], 1, "ended %s" % e)
+    eq(ended["other"], 0, "ended with a value not in the list")
+    eq(sum(ended.values()), 8, "ended in all")
+    # the README names every value the metric lists
+    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "..", "..", "README.md")).read()
+    doc = readme.split("`end` why it\nended:", 1)[1].split(".\n", 1)[0]
+    documented = set(re.findall(r"`([a-z_]+)`", doc)) - {"interim", "log"}
+    eq(documented, set(ended) - {"other"},
+       "end= values in README against sluice_ended_total's")
     eq(mval(ms, "sluice_sessions_total"), 8, "sessions_total")
     eq(mval(ms, "sluice_sessions_active"), 0, "sessions_active")
     eq(mval(ms, "sluice_config_generation"), 1, "generation")

@@ -147,7 +147,9 @@ def workers_spread_and_summed(fx):
 @test
 def workers_limits_hold_across(fx):
     """max_connections and per_client count every worker's sessions."""
-    sl = start(fx, "limits = { max_connections = 10; };\n")
+    aport = free_port("127.0.0.1")
+    sl = start(fx, "limits = { max_connections = 10; };\n",
+               admin_port=aport)
     socks = hold(sl, fx, 10)
     for i in range(20):     # whichever worker they reach: refused
         try:
@@ -159,8 +161,11 @@ def workers_limits_hold_across(fx):
         except (Socks5Error, OSError, EOFError):
             pass
     close_all(socks)
-    wait_for(lambda: "limit_max_connections" in
-             [r["end"] for r in sl.access()], 5, "the refusals logged")
+    wait_for(lambda: [r["end"] for r in sl.access()].count(
+             "limit_max_connections") == 20, 5, "the refusals logged")
+    # counted where they were refused, summed over the workers
+    eq(mval(metrics(aport), "sluice_ended_total",
+            end="limit_max_connections"), 20, "refusals in /metrics")
     # freed: served again, on every worker
     time.sleep(0.2)
     socks = hold(sl, fx, 10)

@@ -568,6 +568,61 @@ test_hist(void **state)
 	assert_int_equal(h.le[7], 3);
 }
 
+/*
+ * Records counted by end=: every listed value in its own slot, anything
+ * else in "other", interim records not at all; the workers' slots sum.
+ */
+static void
+test_end_counts(void **state)
+{
+	struct acct_counters a, b, sum;
+	char name[64];
+	int i, j;
+
+	(void)state;
+	assert_string_equal(acct_end_names[0], "done");
+	assert_string_equal(acct_end_names[ACCT_END_N - 1], "other");
+	for (i = 0; i < ACCT_END_N; i++) {
+		assert_int_equal(acct_end_index(acct_end_names[i]), i);
+		for (j = 0; j < i; j++)	/* no name twice */
+			assert_string_not_equal(acct_end_names[i],
+			    acct_end_names[j]);
+	}
+	/* whole names only, case and all */
+	assert_int_equal(acct_end_index("don"), ACCT_END_N - 1);
+	assert_int_equal(acct_end_index("done2"), ACCT_END_N - 1);
+	assert_int_equal(acct_end_index("Done"), ACCT_END_N - 1);
+	assert_int_equal(acct_end_index(""), ACCT_END_N - 1);
+	assert_int_equal(acct_end_index("-"), ACCT_END_N - 1);
+	assert_int_equal(acct_end_index("interim"), -1);
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < ACCT_END_N; i++)
+		for (j = 0; j <= i; j++)	/* name i: i + 1 times */
+			acct_count_end(&a, acct_end_names[i]);
+	acct_count_end(&a, "interim");
+	acct_count_end(&a, "something_new");
+	for (i = 0; i < ACCT_END_N - 1; i++)
+		assert_int_equal(a.ends[i], (uint64_t)i + 1);
+	assert_int_equal(a.ends[ACCT_END_N - 1], (uint64_t)ACCT_END_N + 1);
+
+	snprintf(name, sizeof(name), "%s", "idle_timeout");
+	acct_count_end(&b, name);	/* by value, not by pointer */
+	acct_count_end(&b, "done");
+	b.sessions_total = 2;
+	memset(&sum, 0, sizeof(sum));
+	acct_counters_add(&sum, &a);
+	acct_counters_add(&sum, &b);
+	assert_int_equal(sum.ends[0], a.ends[0] + 1);
+	assert_int_equal(sum.ends[acct_end_index("idle_timeout")],
+	    a.ends[acct_end_index("idle_timeout")] + 1);
+	for (i = 1; i < ACCT_END_N; i++)
+		if (i != acct_end_index("idle_timeout"))
+			assert_int_equal(sum.ends[i], a.ends[i]);
+	assert_int_equal(sum.sessions_total, 2);
+}
+
 /* ----- access log ----------------------------------------------------- */
 
 struct logfile {
@@ -1902,6 +1957,7 @@ main(void)
 		    setup_json, teardown_log),
 		cmocka_unit_test_setup_teardown(test_json_longest_user,
 		    setup_json, teardown_log),
+		cmocka_unit_test(test_end_counts),
 		cmocka_unit_test(test_syslog),
 		cmocka_unit_test(test_syslog_reopen),
 		cmocka_unit_test(test_syslog_unreachable),
