@@ -621,12 +621,10 @@ acct_end_index(const char *end)
 {
 	int i;
 
-	if (strcmp(end, "interim") == 0)
-		return -1;
 	for (i = 0; i < ACCT_END_N - 1; i++)
 		if (strcmp(end, acct_end_names[i]) == 0)
 			return i;
-	return ACCT_END_N - 1;
+	return strcmp(end, "interim") == 0 ? -1 : ACCT_END_N - 1;
 }
 
 /* Count one access-log record by its end= value. */
