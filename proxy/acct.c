@@ -607,9 +607,9 @@ const char *const acct_end_names[ACCT_END_N] = {
 	"bad_version", "bad_auth_version", "bad_command", "bad_atyp",
 	"bad_host", "bad_request", "bad_response", "request_too_large",
 	"bad_protocol", "denied", "denied_protected", "limit_max_connections",
-	"limit_per_client", "limit_rate", "limit_per_user", "quota_daily",
-	"quota_monthly", "quota_exceeded", "admin_closed", "shutdown",
-	"out_of_memory", "other",
+	"limit_descriptors", "limit_per_client", "limit_rate",
+	"limit_per_user", "quota_daily", "quota_monthly", "quota_exceeded",
+	"admin_closed", "shutdown", "out_of_memory", "other",
 };
 
 /*

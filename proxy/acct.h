@@ -35,7 +35,7 @@ extern const double acct_hist_le[ACCT_HIST_BUCKETS];
  * the list.  "interim" (a live session's periodic record) is not an end
  * and is not counted.
  */
-#define ACCT_END_N	41
+#define ACCT_END_N	42
 extern const char *const acct_end_names[ACCT_END_N];
 
 struct acct_counters {

@@ -104,6 +104,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener *l = arg;
 	struct worker *w = l->w;
 	union sockaddr_u peer;
+	const char *why;
 
 	(void)lev;
 	memset(&peer, 0, sizeof(peer));
@@ -113,8 +114,9 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		refuse(w, fd, &peer, l->proto, "shutdown");
 		return;
 	}
-	if (over_limit(w) != NULL) {
-		refuse(w, fd, &peer, l->proto, "limit_max_connections");
+	if ((why = over_limit(w)) != NULL) {
+		refuse(w, fd, &peer, l->proto, why[0] == 'd' ?
+		    "limit_descriptors" : "limit_max_connections");
 		return;
 	}
 	session_accept(w, fd, &peer, l->proto, l->lstat);

@@ -1119,6 +1119,12 @@ def metrics_match_traffic(fx):
     documented = set(re.findall(r"`([a-z_]+)`", doc)) - {"interim", "log"}
     eq(documented, set(ended) - {"other"},
        "end= values in README against sluice_ended_total's")
+    man = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..", "contrib", "man",
+                            "sluice.conf.5")).read()
+    doc = man.split("why it ended:\n", 1)[1].split(".It Cm json", 1)[0]
+    eq(set(re.findall(r"^\.Cm ([a-z_]+)", doc, re.M)) - {"interim"},
+       set(ended) - {"other"}, "end= values in sluice.conf(5)")
     eq(mval(ms, "sluice_sessions_total"), 8, "sessions_total")
     eq(mval(ms, "sluice_sessions_active"), 0, "sessions_active")
     eq(mval(ms, "sluice_config_generation"), 1, "generation")

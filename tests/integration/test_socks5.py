@@ -872,6 +872,11 @@ def fd_budget_refuses_and_recovers(fx):
     time.sleep(0.5)
     check(sl.cpu_seconds() - cpu0 < 0.5, "no busy loop")
     check("refusing new clients" in sl.log(), "logged")
+    ends = [r["end"] for r in sl.access()]
+    check(ends.count("limit_descriptors") >= refused + 20,
+          "refusals logged as limit_descriptors: %d for %d + 20 knocks" % (
+              ends.count("limit_descriptors"), refused))
+    check("limit_max_connections" not in ends, "not as max_connections")
     check_recovers(sl, fx, held)
     eq(sl.stop(), 0, "exit")
 
