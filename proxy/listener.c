@@ -35,7 +35,6 @@ refuse(struct worker *w, int fd, const union sockaddr_u *peer,
 {
 	struct linger l = { 1, 0 };
 	struct acct_record r;
-	struct timeval tv;
 	union sockaddr_u client = *peer;
 
 	/* a reset: the client learns at once, nothing lingers here */
@@ -48,16 +47,14 @@ refuse(struct worker *w, int fd, const union sockaddr_u *peer,
 	r.client = &client;
 	r.status = "-";
 	r.end = why;
-	acct_count_end(&w->ctr, why);
-	gettimeofday(&tv, NULL);
-	acct_log_session(&w->alog, &r, tv.tv_sec, tv.tv_usec);
+	worker_record(w, &r);
 }
 
 /*
  * Room for one more session?  limits.max_connections counts every
  * worker's (taken here, atomically: given back by session_close()); the
  * descriptor budget is this worker's share.  NULL when there is room,
- * else which limit (counted and, now and then, logged).
+ * else the refusal's end= value (counted and, now and then, logged).
  */
 static const char *
 over_limit(struct worker *w)
@@ -66,7 +63,8 @@ over_limit(struct worker *w)
 	uint64_t max = (uint64_t)w->conf->max_connections, n;
 	uint64_t room = 2 * w->max_sessions, need = 2 * (w->ctr.sessions_active
 	    + 1);
-	const char *why = NULL;
+	const char *why, *lim;
+	uint64_t cap;
 
 	/* idle pooled origin connections hold a descriptor each: they go
 	   first (the oldest) when a client needs the room */
@@ -74,12 +72,16 @@ over_limit(struct worker *w)
 		origin_pool_trim(&w->origins, need < room ? room - need : 0);
 	if (w->ctr.sessions_active >= w->max_sessions) {
 		w->ctr.refused_fd++;
-		why = "descriptors";
+		why = "limit_descriptors";
+		lim = "descriptors";
+		cap = w->max_sessions;
 	} else if (max > 0 && (n = __atomic_add_fetch(&srv->active, 1,
 	    __ATOMIC_RELAXED)) > max) {
 		__atomic_sub_fetch(&srv->active, 1, __ATOMIC_RELAXED);
 		w->ctr.refused_max++;
-		why = "max_connections";
+		why = "limit_max_connections";
+		lim = "max_connections";
+		cap = max;
 	} else {
 		if (max == 0)
 			__atomic_add_fetch(&srv->active, 1, __ATOMIC_RELAXED);
@@ -90,8 +92,7 @@ over_limit(struct worker *w)
 		log_warn("%llu sessions active (limit %s: %llu): refusing new "
 		    "clients (%llu refused so far by worker %d)",
 		    (unsigned long long)__atomic_load_n(&srv->active,
-		    __ATOMIC_RELAXED), why, (unsigned long long)(max > 0 &&
-		    why[0] == 'm' ? max : w->max_sessions),
+		    __ATOMIC_RELAXED), lim, (unsigned long long)cap,
 		    (unsigned long long)(w->ctr.refused_max +
 		    w->ctr.refused_fd), w->id);
 	return why;
@@ -115,8 +116,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	if ((why = over_limit(w)) != NULL) {
-		refuse(w, fd, &peer, l->proto, why[0] == 'd' ?
-		    "limit_descriptors" : "limit_max_connections");
+		refuse(w, fd, &peer, l->proto, why);
 		return;
 	}
 	session_accept(w, fd, &peer, l->proto, l->lstat);

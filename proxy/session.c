@@ -417,7 +417,6 @@ session_record(struct session *s, const char *end)
 {
 	struct worker *w = s->w;
 	struct acct_record r;
-	struct timeval tv;
 	char status[8];
 
 	if (s->flags & SESSION_F_REPLIED) {
@@ -447,9 +446,7 @@ session_record(struct session *s, const char *end)
 	r.down = s->relay.dir[RELAY_DOWN].bytes;
 	r.dur_ms = clock_ms() - s->t_start;
 	r.end = end != NULL ? end : "-";
-	acct_count_end(&w->ctr, r.end);
-	gettimeofday(&tv, NULL);
-	acct_log_session(&w->alog, &r, tv.tv_sec, tv.tv_usec);
+	worker_record(w, &r);
 }
 
 /*

@@ -195,7 +195,6 @@ request_record(struct session *s, const char *end, int final)
 {
 	struct http_state *h = s->http;
 	struct acct_record r;
-	struct timeval tv;
 	char status[8];
 	uint64_t up = h->up, down = h->down;
 
@@ -226,9 +225,7 @@ request_record(struct session *s, const char *end, int final)
 	r.down = down;
 	r.dur_ms = clock_ms() - (h->t_req ? h->t_req : s->t_start);
 	r.end = end != NULL ? end : "-";
-	acct_count_end(&s->w->ctr, r.end);
-	gettimeofday(&tv, NULL);
-	acct_log_session(&s->w->alog, &r, tv.tv_sec, tv.tv_usec);
+	worker_record(s->w, &r);
 	if (!final)
 		return;
 	if (!h->tunnel) {

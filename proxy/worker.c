@@ -128,6 +128,21 @@ worker_out_of_fds(struct worker *w)
  */
 static void	trim_check(struct worker *);
 
+/*
+ * One access-log record (a SOCKS session, an HTTP request, a client
+ * refused at accept): counted by its end= value for /metrics, then
+ * written to the access log, if any.
+ */
+void
+worker_record(struct worker *w, const struct acct_record *r)
+{
+	struct timeval tv;
+
+	acct_count_end(&w->ctr, r->end);
+	gettimeofday(&tv, NULL);
+	acct_log_session(&w->alog, r, tv.tv_sec, tv.tv_usec);
+}
+
 void
 worker_session_gone(struct worker *w)
 {

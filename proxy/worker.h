@@ -114,6 +114,7 @@ void	worker_run(struct worker *);
 void	worker_free(struct worker *);
 int	worker_post(struct worker *, worker_fn, void *);
 void	worker_session_gone(struct worker *);
+void	worker_record(struct worker *, const struct acct_record *);
 void	worker_out_of_fds(struct worker *);
 void	worker_drain(struct worker *);
 void	worker_apply_reload(struct worker *, struct worker_reload *);
