@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "pkgcheck.h"
 #include "policy.h"
 #include "privs.h"
 #include "server.h"
@@ -62,6 +63,29 @@ usage(FILE *f)
 	    "for timeouts.drain\nseconds (a second signal closes them at "
 	    "once); SIGHUP reloads the configuration;\nSIGUSR1 reopens the "
 	    "access log.\n");
+}
+
+/*
+ * -V: the version and the libraries', and for the static build the Debian
+ * packages they were linked from (what pkgcheck compares).
+ */
+static void
+print_version(void)
+{
+	const struct pkg_linked *l;
+
+	/* no dynamic loader (AT_BASE 0): the static build */
+	printf("sluice %s (libevent %s, c-ares %s, glibc %s, linked %s)\n",
+	    SLUICE_VERSION, event_get_version(), ares_version(NULL),
+	    gnu_get_libc_version(),
+	    getauxval(AT_BASE) == 0 ? "statically" : "dynamically");
+	if (pkg_linked == NULL || pkg_linked[0].source == NULL)
+		return;
+	printf("linked from Debian packages:");
+	for (l = pkg_linked; l->source != NULL; l++)
+		printf("%s %s %s (%s)", l == pkg_linked ? "" : ",", l->source,
+		    l->version, l->archive);
+	printf("\n");
 }
 
 /* What the command line says, kept for reloads. */
@@ -194,12 +218,7 @@ main(int argc, char **argv)
 			cli.uopts[cli.nu++] = optarg;
 			break;
 		case 'V':
-			/* no dynamic loader (AT_BASE 0): the static build */
-			printf("sluice %s (libevent %s, c-ares %s, glibc %s%s)"
-			    "\n", SLUICE_VERSION, event_get_version(),
-			    ares_version(NULL), gnu_get_libc_version(),
-			    getauxval(AT_BASE) == 0 ? ", linked statically" :
-			    "");
+			print_version();
 			rc = 0;
 			goto out_cli;
 		default:
@@ -250,6 +269,7 @@ main(int argc, char **argv)
 	}
 	log_info("sluice %s starting (pid %ld)", SLUICE_VERSION,
 	    (long)getpid());
+	(void)pkgcheck_warn();
 	if ((srv = server_new(pol, build_conf, &cli, err, sizeof(err))) ==
 	    NULL) {
 		log_err("%s", err);

@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "pkgcheck.h"
 #include "resolver.h"
 #include "server.h"
 #include "sio.h"
@@ -660,6 +661,7 @@ server_reload(struct server *srv)
 	    c.dns_tries != op->conf.dns_tries)
 		log_warn("reload: workers and dns.timeout_ms/tries take effect "
 		    "after a restart");
+	(void)pkgcheck_warn();	/* an apt upgrade since the start? */
 	np = policy_new(&c, op->generation + 1, err, sizeof(err));
 	conf_free(&c);
 	if (np == NULL || policy_bind(np, &srv->users) == -1) {

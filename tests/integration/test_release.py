@@ -181,33 +181,148 @@ def install_destdir_lists_files(fx):
     shutil.rmtree(d)
 
 
-@test
-def install_static(fx):
-    """make install STATIC=1 installs the static build (./sluice-static) as
-    the binary, and the rest as ever; that binary is static-pie (no
-    loader, still randomised) and says so in -V, as ./sluice does not."""
-    d = tmpdir(fx, "inst-static-")
-    make("install", "DESTDIR=" + d, "PREFIX=/usr", "STATIC=1",
-         "NO_SYSUSERS=1")
-    eq(sorted(tree(d)), sorted(INSTALLED), "files installed with STATIC=1")
-    binary = os.path.join(d, "usr/sbin/sluice")
-    check(read(binary, "rb") == read(src("sluice-static"), "rb"),
-          "the binary is ./sluice-static")
+def elf_static(binary):
+    """readelf's verdict: (static-pie, dynamic with an interpreter)."""
     hdr = run(["readelf", "-hl", binary]).stdout.decode()
+    dyn = run(["readelf", "-d", binary]).stdout.decode()
     check(re.search(r"Type:\s+DYN", hdr), "a position-independent "
           "executable (ASLR): %s" % hdr[:600])
-    check("INTERP" not in hdr and "Requesting program interpreter"
-          not in hdr, "no program interpreter")
-    dyn = run(["readelf", "-d", binary]).stdout.decode()
-    check("NEEDED" not in dyn, "no shared library needed: %s" % dyn[:600])
+    interp = "INTERP" in hdr or "Requesting program interpreter" in hdr
+    return not interp and "NEEDED" not in dyn, interp and "NEEDED" in dyn
+
+
+@test
+def install_static_default_dynamic_opt_in(fx):
+    """make install takes ./sluice, the static build (static-pie: no
+    loader, no shared library, still randomised), which says so in -V
+    with the Debian packages it was linked from; make install DYNAMIC=1
+    takes ./sluice-dynamic, on the system's shared libraries, and the rest
+    as ever."""
+    d = tmpdir(fx, "inst-static-")
+    make("install", "DESTDIR=" + d, "PREFIX=/usr", "NO_SYSUSERS=1")
+    binary = os.path.join(d, "usr/sbin/sluice")
+    check(read(binary, "rb") == read(src("sluice"), "rb"),
+          "the binary is ./sluice")
+    static, dynamic = elf_static(binary)
+    check(static and not dynamic, "./sluice is linked statically")
     r = run([binary, "-V"], timeout=10)
     eq(r.returncode, 0, "static sluice -V")
-    check(r.stdout.startswith(b"sluice ") and
-          b"linked statically" in r.stdout, r.stdout)
-    r = run([src("sluice"), "-V"], timeout=10)
-    check(r.stdout.startswith(b"sluice ") and
-          b"linked statically" not in r.stdout, r.stdout)
+    lines = r.stdout.decode().splitlines()
+    check(lines[0].startswith("sluice ") and
+          lines[0].endswith(", linked statically)"), r.stdout)
+    if shutil.which("dpkg-query"):
+        linked = linked_sources(binary)
+        eq(sorted(a for _, _, a in linked), sorted(
+            ["libevent_core.a", "libcares.a", "libconfig.a", "libcrypt.a",
+             "libc.a"]), "the archives -V names")
+        for dev, src_name in (("libc-ares-dev", "c-ares"),
+                              ("libc6-dev", "glibc")):
+            q = run(["dpkg-query", "-W", "-f=${source:Version}", dev])
+            check([v for s_, v, _ in linked if s_ == src_name] ==
+                  [q.stdout.decode()], "%s's version: %r" % (src_name,
+                                                           linked))
     shutil.rmtree(d)
+
+    d = tmpdir(fx, "inst-dynamic-")
+    make("install", "DESTDIR=" + d, "PREFIX=/usr", "DYNAMIC=1",
+         "NO_SYSUSERS=1")
+    eq(sorted(tree(d)), sorted(INSTALLED), "files installed with DYNAMIC=1")
+    binary = os.path.join(d, "usr/sbin/sluice")
+    check(read(binary, "rb") == read(src("sluice-dynamic"), "rb"),
+          "the binary is ./sluice-dynamic")
+    static, dynamic = elf_static(binary)
+    check(dynamic and not static, "./sluice-dynamic loads shared libraries")
+    r = run([binary, "-V"], timeout=10)
+    eq(r.stdout.decode().splitlines()[0][-21:], ", linked dynamically)",
+       r.stdout)
+    check(b"Debian packages" not in r.stdout, r.stdout)
+    shutil.rmtree(d)
+
+
+def linked_sources(binary):
+    """[(source, version, archive)] from -V's second line."""
+    out = run([binary, "-V"], timeout=10).stdout.decode().splitlines()
+    if len(out) < 2:
+        return []
+    check(out[1].startswith("linked from Debian packages: "), out)
+    return [tuple(m) for m in re.findall(r"(\S+) (\S+) \((\S+)\)",
+                                          out[1])]
+
+
+def status_text(linked, bump=None):
+    """A dpkg status file with one installed package per linked source, at
+    the linked version, or with bump's appended to source bump's."""
+    paras = []
+    for source, version, _ in linked:
+        if source == bump:
+            version += "+deb12u99"
+        paras.append("Package: lib%s-runtime\nStatus: install ok installed\n"
+                     "Architecture: amd64\nSource: %s\nVersion: %s\n"
+                     "Description: x\n Version: 0\n" % (source, source,
+                                                         version))
+    return "\n".join(paras)
+
+
+@test
+def static_build_warns_when_libraries_move_on(fx):
+    """The static build compares the Debian packages it was linked from
+    with dpkg's status file (SLUICE_DPKG_STATUS here) at start and on each
+    reload, and warns for each library the system has in another version:
+    the copy inside sluice misses that update until a rebuild.  Nothing is
+    said when they agree, when the file is absent, or by a dynamic build."""
+    static, _ = elf_static(SLUICE)
+    linked = linked_sources(SLUICE)
+    d = tmpdir(fx, "dpkg-")
+    status = os.path.join(d, "status")
+    env = ["env", "SLUICE_DPKG_STATUS=" + status]
+    if not static:
+        # the sanitizer and dynamic builds: libraries are the system's
+        eq(linked, [], "a dynamic build names no linked packages")
+        with open(status, "w") as f:
+            f.write("Package: libc-ares2\nStatus: install ok installed\n"
+                    "Source: c-ares\nVersion: 99.0-1\n")
+        s = Sluice(fx, prefix=env)
+        s.reload("")
+        s.wait_log("configuration reloaded")
+        check("static build" not in s.log(), s.log())
+        return
+    if not linked:
+        print("    (no dpkg at build time: nothing recorded to compare)")
+        return
+    cares = [v for src_, v, _ in linked if src_ == "c-ares"]
+    eq(len(cares), 1, "c-ares is among %r" % linked)
+    with open(status, "w") as f:
+        f.write(status_text(linked))
+    s = Sluice(fx, prefix=env)
+    check("static build" not in s.log(), "all agree: %s" % s.log())
+    c = s5_connect(s.addr, ORIGIN_HOST, fx.ports["http"])
+    eq(http_get(c, "/hello")[2], HELLO, "the proxy works")
+    c.close()
+
+    # an upgrade of c-ares while it runs: said at the next reload
+    with open(status + ".new", "w") as f:
+        f.write(status_text(linked, bump="c-ares"))
+    os.replace(status + ".new", status)
+    mark = s.reload("")
+    want = ("static build: libcares.a is linked in from c-ares %s, but "
+            "libc-ares-runtime %s+deb12u99 is installed: rebuild sluice "
+            "(make) and restart it to take the update in" % (cares[0],
+                                                             cares[0]))
+    log = s.wait_log("configuration reloaded", since=mark)
+    check(want in log, "the warning at reload:\n%s" % log)
+    eq(log.count("static build"), 1, "one warning, for c-ares only")
+    # and at the start of a new process
+    s2 = Sluice(fx, prefix=env)
+    check(want in s2.log(), s2.log())
+
+    # no status file (not Debian): silent; unreadable: said once
+    os.unlink(status)
+    s3 = Sluice(fx, prefix=env)
+    check("static build" not in s3.log(), s3.log())
+    s4 = Sluice(fx, prefix=["env", "SLUICE_DPKG_STATUS=" + d])
+    check("static build: cannot read %s to compare its libraries" % d
+          in s4.log(), s4.log())
+    check(s4.alive(), "and it runs")
 
 
 # ----- the systemd unit -------------------------------------------------------------
