@@ -26,6 +26,7 @@
 #include "log.h"
 #include "origin.h"
 #include "pac.h"
+#include "pkgcheck.h"
 #include "policy.h"
 #include "resolver.h"
 #include "server.h"
@@ -301,9 +302,16 @@ render_metrics(struct server *srv, const struct snap *sn, int n,
 	for (j = 0; j < n; j++)
 		for (m = 0; m < sn[j].nlstats; m++)
 			nls = lstats_add(&ls, nls, &sn[j].lstats[m]);
-	metric(b, "sluice_build_info", "gauge", "Version of sluice.");
-	evbuffer_add_printf(b, "sluice_build_info{version=\"%s\"} 1\n",
-	    SLUICE_VERSION);
+	metric(b, "sluice_build_info", "gauge",
+	    "Version of sluice, and how it is linked.");
+	evbuffer_add_printf(b, "sluice_build_info{version=\"%s\",linked=\"%s\"}"
+	    " 1\n", SLUICE_VERSION, pkg_linked != NULL ? "static" : "dynamic");
+	metric(b, "sluice_linked_libraries_outdated", "gauge",
+	    "Libraries inside the static build of which dpkg has another "
+	    "version installed, as of the start or the last reload: rebuild "
+	    "and restart to take the update in.");
+	evbuffer_add_printf(b, "sluice_linked_libraries_outdated %d\n",
+	    pkgcheck_outdated());
 	metric(b, "sluice_uptime_seconds", "gauge", "Seconds since start.");
 	evbuffer_add_printf(b, "sluice_uptime_seconds %.3f\n",
 	    (double)(clock_ms() - srv->started) / 1000);

@@ -23,6 +23,7 @@
  * binary package's version differs from its source's.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@
 
 #include "log.h"
 #include "pkgcheck.h"
+
+/* what the last pkgcheck_warn() found, for /metrics (another thread) */
+static atomic_int outdated;
 
 static void
 para_reset(struct pkgscan *s)
@@ -254,8 +258,9 @@ pkgcheck_warn(void)
 		if (errno != ENOENT)
 			log_warn("static build: cannot read %s to compare its "
 			    "libraries: %s", path, strerror(errno));
-		return 0;
+		n = 0;
 	}
+	atomic_store(&outdated, n);
 	for (int i = 0; i < n; i++)
 		log_warn("static build: %s is linked in from %s %s, but %s %s "
 		    "is installed: rebuild sluice (make) and restart it to "
@@ -263,4 +268,11 @@ pkgcheck_warn(void)
 		    st[i].linked->source, st[i].linked->version,
 		    st[i].package, st[i].version);
 	return n;
+}
+
+/* The count the last pkgcheck_warn() warned about (0 before any). */
+int
+pkgcheck_outdated(void)
+{
+	return atomic_load(&outdated);
 }

@@ -56,5 +56,6 @@ int	pkgscan_end(struct pkgscan *);
 int	pkgcheck_file(const char *, const struct pkg_linked *,
 	    struct pkg_stale *, int);
 int	pkgcheck_warn(void);
+int	pkgcheck_outdated(void);
 
 #endif

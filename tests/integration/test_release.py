@@ -34,9 +34,9 @@ import threading
 import time
 
 from harness import (DNS_HOST, Failure, ORIGIN_HOST, PROXY_HOST, ROOT, SLOW,
-                     SLUICE, WRAPPER, ZONE, Sluice, check, eq, free_port,
-                     http_get, main, recv_all, run, s5_connect, test,
-                     wait_for)
+                     SLUICE, WRAPPER, ZONE, Sluice, admin, check, eq,
+                     free_port, http_get, main, parse_metrics, recv_all, run,
+                     s5_connect, test, wait_for)
 
 HELLO = b"hello from origin\n"
 
@@ -275,16 +275,29 @@ def static_build_warns_when_libraries_move_on(fx):
     d = tmpdir(fx, "dpkg-")
     status = os.path.join(d, "status")
     env = ["env", "SLUICE_DPKG_STATUS=" + status]
+    aport = free_port("127.0.0.1")
+    conf = 'admin = { address = "127.0.0.1"; port = %d; };\n' % aport
+
+    def metrics():
+        st, _, body = admin(("127.0.0.1", aport), "GET", "/metrics")
+        eq(st, 200, "/metrics")
+        m = parse_metrics(body.decode())
+        info = [dict(lb) for (n, lb) in m if n == "sluice_build_info"]
+        return info, m[("sluice_linked_libraries_outdated", ())]
+
     if not static:
         # the sanitizer and dynamic builds: libraries are the system's
         eq(linked, [], "a dynamic build names no linked packages")
         with open(status, "w") as f:
             f.write("Package: libc-ares2\nStatus: install ok installed\n"
                     "Source: c-ares\nVersion: 99.0-1\n")
-        s = Sluice(fx, prefix=env)
-        s.reload("")
+        s = Sluice(fx, conf, prefix=env)
+        s.reload(conf)
         s.wait_log("configuration reloaded")
         check("static build" not in s.log(), s.log())
+        info, outdated = metrics()
+        eq(info[0]["linked"], "dynamic", "sluice_build_info")
+        eq(outdated, 0, "sluice_linked_libraries_outdated")
         return
     if not linked:
         print("    (no dpkg at build time: nothing recorded to compare)")
@@ -293,8 +306,12 @@ def static_build_warns_when_libraries_move_on(fx):
     eq(len(cares), 1, "c-ares is among %r" % linked)
     with open(status, "w") as f:
         f.write(status_text(linked))
-    s = Sluice(fx, prefix=env)
+    s = Sluice(fx, conf, prefix=env)
     check("static build" not in s.log(), "all agree: %s" % s.log())
+    info, outdated = metrics()
+    eq(info, [{"version": info[0]["version"], "linked": "static"}],
+       "sluice_build_info")
+    eq(outdated, 0, "sluice_linked_libraries_outdated")
     c = s5_connect(s.addr, ORIGIN_HOST, fx.ports["http"])
     eq(http_get(c, "/hello")[2], HELLO, "the proxy works")
     c.close()
@@ -303,7 +320,7 @@ def static_build_warns_when_libraries_move_on(fx):
     with open(status + ".new", "w") as f:
         f.write(status_text(linked, bump="c-ares"))
     os.replace(status + ".new", status)
-    mark = s.reload("")
+    mark = s.reload(conf)
     want = ("static build: libcares.a is linked in from c-ares %s, but "
             "libc-ares-runtime %s+deb12u99 is installed: rebuild sluice "
             "(make) and restart it to take the update in" % (cares[0],
@@ -311,6 +328,7 @@ def static_build_warns_when_libraries_move_on(fx):
     log = s.wait_log("configuration reloaded", since=mark)
     check(want in log, "the warning at reload:\n%s" % log)
     eq(log.count("static build"), 1, "one warning, for c-ares only")
+    eq(metrics()[1], 1, "sluice_linked_libraries_outdated after the reload")
     # and at the start of a new process
     s2 = Sluice(fx, prefix=env)
     check(want in s2.log(), s2.log())
