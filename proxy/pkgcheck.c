@@ -23,11 +23,13 @@
  * binary package's version differs from its source's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pkgcheck.h"
@@ -153,10 +155,12 @@ out:
 /*
  * One line of the status file, with or without its "\n" (a "\r" before it
  * is dropped too).  Lines may be of any length; a field longer than
- * PKG_FIELD makes its paragraph be skipped, not cut and compared.
+ * PKG_FIELD makes its paragraph be skipped, not cut and compared.  cut:
+ * the line went on past len (the reader kept only its start), so a field
+ * compared here is skipped the same way.
  */
 void
-pkgscan_line(struct pkgscan *s, const char *line, size_t len)
+pkgscan_line(struct pkgscan *s, const char *line, size_t len, int cut)
 {
 	const char *colon, *v;
 	size_t nlen, vlen, k;
@@ -172,7 +176,7 @@ pkgscan_line(struct pkgscan *s, const char *line, size_t len)
 	if (k > 0)			/* a continuation line */
 		return;
 	if ((colon = memchr(line, ':', len)) == NULL) {
-		s->bad = 1;
+		s->bad = 1;		/* (cut: a name this long is no field) */
 		return;
 	}
 	nlen = (size_t)(colon - line);
@@ -186,7 +190,10 @@ pkgscan_line(struct pkgscan *s, const char *line, size_t len)
 		vlen--;
 #define FIELD(name)	(nlen == sizeof(name) - 1 && \
 			    strncasecmp(line, name, nlen) == 0)
-	if (FIELD("Package"))
+	if (cut && (FIELD("Package") || FIELD("Architecture") ||
+	    FIELD("Version") || FIELD("Source") || FIELD("Status")))
+		s->bad = 1;
+	else if (FIELD("Package"))
 		set(s, s->pkg, v, vlen);
 	else if (FIELD("Architecture"))
 		set(s, s->arch, v, vlen);
@@ -211,30 +218,61 @@ pkgscan_end(struct pkgscan *s)
  * Scans the dpkg status file at path for the sources of linked: the
  * count of stale ones put in out[0..max), or -1 with errno set when the
  * file cannot be read.
+ *
+ * No heap: the file is read through a buffer on the stack, and each line
+ * kept up to PKG_LINE_KEEP bytes.  A longer line is cut there and passed
+ * as cut: a field compared that long is skipped, as pkgscan_line() skips
+ * any over PKG_FIELD; the others (Depends, Description) are not read.
+ * (getline() and stdio's buffer left 16 KiB more heap in a fresh
+ * process, for good.)
  */
 int
 pkgcheck_file(const char *path, const struct pkg_linked *linked,
     struct pkg_stale *out, int max)
 {
 	struct pkgscan s;
-	char *line = NULL;
-	size_t cap = 0;
+	char rb[8192], line[PKG_LINE_KEEP];
+	const char *p, *end, *nl;
+	size_t ln = 0, k;
 	ssize_t n;
-	FILE *f;
-	int err;
+	int fd, err = 0, cut = 0;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	pkgscan_init(&s, linked, out, max);
-	while ((n = getline(&line, &cap, f)) != -1)
-		pkgscan_line(&s, line, (size_t)n);
-	err = ferror(f) ? errno : 0;
-	free(line);
-	fclose(f);
+	for (;;) {
+		if ((n = read(fd, rb, sizeof(rb))) == -1) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (p = rb, end = rb + n; p < end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			k = (size_t)(nl - p);
+			if (k > sizeof(line) - ln) {
+				k = sizeof(line) - ln;
+				cut = 1;
+			}
+			memcpy(line + ln, p, k);
+			ln += k;
+			if (nl == end)
+				break;		/* the line goes on in the next read */
+			pkgscan_line(&s, line, ln, cut);
+			ln = 0;
+			cut = 0;
+		}
+	}
+	close(fd);
 	if (err != 0) {
 		errno = err;
 		return -1;
 	}
+	if (ln > 0)			/* a last line without its newline */
+		pkgscan_line(&s, line, ln, cut);
 	return pkgscan_end(&s);
 }
 

@@ -10,6 +10,7 @@
 #define PKG_STATUS	"/var/lib/dpkg/status"
 #define PKG_FIELD	128	/* longest name or version kept, NUL included */
 #define PKG_STALE_MAX	8	/* stale sources reported at most */
+#define PKG_LINE_KEEP	256	/* bytes of a line pkgcheck_file() keeps */
 
 /* a library linked into the binary: where it came from */
 struct pkg_linked {
@@ -51,7 +52,7 @@ struct pkgscan {
 
 void	pkgscan_init(struct pkgscan *, const struct pkg_linked *,
 	    struct pkg_stale *, int);
-void	pkgscan_line(struct pkgscan *, const char *, size_t);
+void	pkgscan_line(struct pkgscan *, const char *, size_t, int);
 int	pkgscan_end(struct pkgscan *);
 int	pkgcheck_file(const char *, const struct pkg_linked *,
 	    struct pkg_stale *, int);

@@ -84,7 +84,7 @@ scan(const char *text, const struct pkg_linked *linked,
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
 		pkgscan_line(&s, p, nl != NULL ? (size_t)(nl - p + 1) :
-		    strlen(p));
+		    strlen(p), 0);
 		p = nl != NULL ? nl + 1 : p + strlen(p);
 	}
 	return pkgscan_end(&s);
@@ -362,10 +362,10 @@ test_malformed(void **state)
 		const char junk[] = "Pack\0age: x\n";
 
 		pkgscan_init(&s, LINKED, st, 8);
-		pkgscan_line(&s, junk, sizeof(junk) - 1);
-		pkgscan_line(&s, "\xff\xfe:\x01\n", 5);
-		pkgscan_line(&s, ":\n", 2);
-		pkgscan_line(&s, "", 0);
+		pkgscan_line(&s, junk, sizeof(junk) - 1, 0);
+		pkgscan_line(&s, "\xff\xfe:\x01\n", 5, 0);
+		pkgscan_line(&s, ":\n", 2, 0);
+		pkgscan_line(&s, "", 0, 0);
 		assert_int_equal(pkgscan_end(&s), 0);
 	}
 }
@@ -398,6 +398,113 @@ test_file(void **state)
 	assert_int_equal(pkgcheck_warn(), 0);
 }
 
+/* text into a new file; its path in path[] (a mkstemp() template) */
+static void
+write_tmp(char *path, const char *text, size_t len)
+{
+	int fd;
+
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+/*
+ * pkgcheck_file() reads through an 8 KiB buffer and keeps 256 bytes of a
+ * line: lines across reads, lines far longer than either, fields cut.
+ */
+static void
+test_file_lines(void **state)
+{
+	struct pkg_stale st[PKG_STALE_MAX];
+	static const char TAIL[] = "Package: libc-ares2\n"
+	    "Status: install ok installed\nArchitecture: amd64\n"
+	    "Source: c-ares\nVersion: 1.18.1-3+deb12u1\n";
+	size_t cap = 300000, n;
+	char *t = malloc(cap);
+	char path[32];
+
+	(void)state;
+	assert_non_null(t);
+	/* the stale paragraph at every offset around the first read's end */
+	for (int shift = -120; shift <= 120; shift++) {
+		n = (size_t)snprintf(t, cap, "Package: filler\nStatus: install "
+		    "ok installed\nVersion: 1\nDescription: x\n");
+		for (; n < (size_t)(8192 + shift - 60); n++)	/* continued */
+			t[n] = n % 70 == 0 ? '\n' : (n % 70 == 1 ? ' ' : 'y');
+		t[n++] = '\n';
+		t[n++] = '\n';
+		memcpy(t + n, TAIL, sizeof(TAIL) - 1);
+		n += sizeof(TAIL) - 1;
+		strcpy(path, "/tmp/test_pkgcheck.XXXXXX");
+		write_tmp(path, t, n);
+		if (pkgcheck_file(path, LINKED, st, 8) != 1 ||
+		    strcmp(st[0].version, "1.18.1-3+deb12u1") != 0)
+			fail_msg("shift %d", shift);
+		unlink(path);
+	}
+
+	/* 100 KB and 5 KB lines (Description, Depends) in the paragraph
+	   compared, and a last line with no newline */
+	n = (size_t)snprintf(t, cap, "Package: libc-ares2\nStatus: install "
+	    "ok installed\nArchitecture: amd64\nDepends: ");
+	for (int i = 0; i < 500; i++)
+		n += (size_t)snprintf(t + n, cap - n, "libdep%d (>= 1.0), ", i);
+	n += (size_t)snprintf(t + n, cap - n, "\nDescription: ");
+	memset(t + n, 'z', 100000);
+	n += 100000;
+	n += (size_t)snprintf(t + n, cap - n, "\nSource: c-ares\n"
+	    "Version: 1.19.0-1");
+	strcpy(path, "/tmp/test_pkgcheck.XXXXXX");
+	write_tmp(path, t, n);
+	assert_int_equal(pkgcheck_file(path, LINKED, st, 8), 1);
+	assert_string_equal(st[0].version, "1.19.0-1");
+	unlink(path);
+
+	/* a field compared that is cut: skipped, whatever its start says */
+	n = (size_t)snprintf(t, cap, "Package: libc-ares2\nStatus: install "
+	    "ok installed\nSource: c-ares\nVersion:%0*d1.19.0-1\n\n"
+	    "Package: libc6\nStatus: install ok installed\nSource: glibc\n"
+	    "Version: 2.37-1\n", 300, 0);
+	for (char *q = strstr(t, "Version:") + 8; *q == '0'; q++)
+		*q = ' ';		/* 300 spaces, then the value */
+	strcpy(path, "/tmp/test_pkgcheck.XXXXXX");
+	write_tmp(path, t, n);
+	assert_int_equal(pkgcheck_file(path, LINKED, st, 8), 1);
+	assert_ptr_equal(st[0].linked, &LINKED[4]);
+	unlink(path);
+	/* the same value after a short run of spaces fits: compared */
+	{
+		struct pkgscan sc;
+		char l[PKG_LINE_KEEP];
+
+		n = (size_t)snprintf(l, sizeof(l), "Version:%*s1.19.0-1", 100,
+		    "");
+		pkgscan_init(&sc, LINKED, st, 8);
+		pkgscan_line(&sc, "Package: libc-ares2", 19, 0);
+		pkgscan_line(&sc, "Status: install ok installed", 28, 0);
+		pkgscan_line(&sc, "Source: c-ares", 14, 0);
+		pkgscan_line(&sc, l, n, 0);
+		assert_int_equal(pkgscan_end(&sc), 1);
+		pkgscan_init(&sc, LINKED, st, 8);
+		pkgscan_line(&sc, "Package: libc-ares2", 19, 0);
+		pkgscan_line(&sc, "Status: install ok installed", 28, 0);
+		pkgscan_line(&sc, "Source: c-ares", 14, 0);
+		pkgscan_line(&sc, l, n, 1);	/* said to be cut */
+		assert_int_equal(pkgscan_end(&sc), 0);
+		/* cut lines of other fields change nothing */
+		pkgscan_init(&sc, LINKED, st, 8);
+		pkgscan_line(&sc, "Package: libc-ares2", 19, 0);
+		pkgscan_line(&sc, "Status: install ok installed", 28, 0);
+		pkgscan_line(&sc, "Depends: libc6 (>= 2.", 21, 1);
+		pkgscan_line(&sc, " continued", 10, 1);
+		pkgscan_line(&sc, "Source: c-ares", 14, 0);
+		pkgscan_line(&sc, "Version: 1.19.0-1", 17, 0);
+		assert_int_equal(pkgscan_end(&sc), 1);
+	}
+	free(t);
+}
+
 int
 main(void)
 {
@@ -411,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_file_lines),
 	};
 
 	return cmocka_run_group_tests_name("pkgcheck", tests, NULL, NULL);
