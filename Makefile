@@ -86,8 +86,10 @@ STATIC_OBJS = $(B)/proxy/nssfiles.o $(B)/linkinfo.o
 STATIC_LIBS = $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) \
               -lcrypt -lpthread
 STATIC_WRAP = -Wl,--wrap=getpwnam,--wrap=getgrnam,--wrap=initgroups
-# the archives linked (absent ones are left out: deps installs them)
-STATIC_ARCHIVES = $(realpath $(foreach l,event_core cares config crypt c,\
+# the archives linked: libc's, then each -l of STATIC_LIBS (absent ones
+# are left out: deps installs them)
+STATIC_ARCHIVES = $(realpath $(foreach l,c $(patsubst -l%,%,$(filter -l%,\
+                  $(STATIC_LIBS))),\
                   $(shell $(CC) -print-file-name=lib$(l).a 2>/dev/null)))
 
 define link_static

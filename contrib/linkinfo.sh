@@ -8,7 +8,7 @@
 # not know (built by hand, no dpkg) is left out: nothing to compare.
 set -eu
 
-tab=$(printf '\t')
+seen=""
 echo "/* made by contrib/linkinfo.sh when the static build is linked */"
 echo "#include <stddef.h>"
 echo
@@ -23,16 +23,21 @@ if command -v dpkg-query >/dev/null 2>&1; then
 		    sed -n 's|^\([^ :]*\(:[a-z0-9]*\)\{0,1\}\): /.*|\1|p' |
 		    head -n 1) || true
 		[ -n "$pkg" ] || continue
-		dpkg-query -W -f='${source:Package}\t${source:Version}\t${Architecture}\n' \
-		    "$pkg" 2>/dev/null | head -n 1 |
-		while IFS="$tab" read -r src ver arch; do
-			# Debian names and versions: nothing to escape in C
-			case "$src$ver$arch" in
-			*[!A-Za-z0-9.+~:-]*) continue ;;
-			esac
-			printf '\t{ "%s", "%s", "%s", "%s" },\n' \
-			    "$src" "$ver" "$arch" "$(basename "$p")"
-		done
+		# shellcheck disable=SC2046
+		set -- $(dpkg-query -W -f='${source:Package} ${source:Version} ${Architecture}\n' \
+		    "$pkg" 2>/dev/null | head -n 1)
+		[ $# -eq 3 ] || continue
+		# Debian names and versions: nothing to escape in C
+		case "$1$2$3" in
+		*[!A-Za-z0-9.+~:-]*) continue ;;
+		esac
+		# a source once, by its first archive (libc.a, not libpthread.a)
+		case " $seen " in
+		*" $1 "*) continue ;;
+		esac
+		seen="$seen $1"
+		printf '\t{ "%s", "%s", "%s", "%s" },\n' \
+		    "$1" "$2" "$3" "$(basename "$p")"
 	done
 fi
 printf '\t{ NULL, NULL, NULL, NULL }\n'

@@ -103,8 +103,8 @@ set_source(struct pkgscan *s, const char *v, size_t n)
 		set(s, s->src, v, n);
 		return;
 	}
-	set(s, s->src, v, (size_t)(sp - v));
 	k = (size_t)(sp - v);
+	set(s, s->src, v, k);
 	while (k < n && v[k] == ' ')
 		k++;
 	if (k + 2 > n || v[k] != '(' || v[n - 1] != ')') {

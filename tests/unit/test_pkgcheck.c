@@ -301,18 +301,17 @@ test_malformed(void **state)
 {
 	struct pkg_stale st[PKG_STALE_MAX];
 	char *big, *t;
-	size_t n = 100000;
+	size_t n = 100000, k;
 
 	(void)state;
 	big = malloc(n + 200);
 	assert_non_null(big);
-	strcpy(big, "Package: libc-ares2\nStatus: install ok installed\n"
-	    "Source: c-ares\nVersion: ");
-	memset(big + strlen(big), '9', n);
-	strcpy(big + strlen("Package: libc-ares2\nStatus: install ok "
-	    "installed\nSource: c-ares\nVersion: ") + n,
-	    "\n\nPackage: libconfig9\nStatus: install ok installed\n"
-	    "Source: libconfig\nVersion: 1.7-1\n");
+	/* a Version of 100,000 bytes, then a good paragraph */
+	k = (size_t)sprintf(big, "Package: libc-ares2\nStatus: install ok "
+	    "installed\nSource: c-ares\nVersion: ");
+	memset(big + k, '9', n);
+	strcpy(big + k + n, "\n\nPackage: libconfig9\nStatus: install ok "
+	    "installed\nSource: libconfig\nVersion: 1.7-1\n");
 	assert_int_equal(scan(big, LINKED, st, 8), 1);
 	assert_ptr_equal(st[0].linked, &LINKED[2]);
 	free(big);
