@@ -43,7 +43,10 @@ struct ctx {
 static const char *const top_keys[] = {
 	"listen", "auth", "dns", "timeouts", "limits", "log", "workers",
 	"http", "rules", "allow_open_proxy", "admin", "pac", "user", "group",
-	NULL,
+	"tcp", NULL,
+};
+static const char *const tcp_keys[] = {
+	"notsent_lowat", NULL,
 };
 static const char *const pac_keys[] = {
 	"bypass", NULL,
@@ -214,6 +217,7 @@ conf_init(struct conf *c)
 	c->pool_idle = 10;
 	c->pool_max = 256;
 	c->pool_per_origin = 64;
+	c->tcp_notsent_lowat = 256 * 1024;
 	c->syslog_socket = xstrdup("/dev/log");
 	c->workers = 0;
 }
@@ -1227,6 +1231,18 @@ load_http(struct ctx *x, const config_setting_t *root)
 	    10000);
 }
 
+static void
+load_tcp(struct ctx *x, const config_setting_t *root)
+{
+	const config_setting_t *t;
+
+	if ((t = get_group(x, root, "tcp")) == NULL)
+		return;
+	check_keys(x, t, "tcp", tcp_keys);
+	get_int(x, t, "tcp", "notsent_lowat", &x->c->tcp_notsent_lowat, 0,
+	    64 * 1024 * 1024);
+}
+
 /* ----- rules ------------------------------------------------------------ */
 
 static const char *
@@ -1634,6 +1650,7 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 	load_limits(&x, root);
 	load_log(&x, root);
 	load_http(&x, root);
+	load_tcp(&x, root);
 	load_rules(&x, root);
 	load_admin(&x, root);
 	get_bool(&x, root, "", "allow_open_proxy", &c->allow_open_proxy);
@@ -1950,6 +1967,11 @@ conf_print(const struct conf *c, FILE *f)
 	    c->http_head_max, c->http_line_max, c->http_headers_max,
 	    c->http_keepalive, c->pool_max, c->pool_per_origin, c->pool_idle,
 	    c->http_forwarded_for ? "; X-Forwarded-For" : "");
+	if (c->tcp_notsent_lowat > 0)
+		fprintf(f, "tcp notsent_lowat %d bytes (bulk transfers)\n",
+		    c->tcp_notsent_lowat);
+	else
+		fprintf(f, "tcp notsent_lowat off (the system's)\n");
 	if (c->socks4_userid || c->remember_client > 0)
 		fprintf(f, "auth socks4_userid %s, remember_client %d s\n",
 		    c->socks4_userid ? "on" : "off", c->remember_client);

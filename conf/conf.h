@@ -171,6 +171,8 @@ struct conf {
 					   kept for reuse; 0: no reuse */
 	int		pool_max;	/* idle origin connections per worker */
 	int		pool_per_origin; /* ... per origin host:port */
+	int		tcp_notsent_lowat; /* TCP_NOTSENT_LOWAT of a bulk
+					   transfer's sink; 0: the system's */
 
 	int		log_level;	/* enum log_level */
 	char		*access_log;	/* path, "-" (stderr), "syslog", "off" */

@@ -8,6 +8,8 @@
  * edge that epoll reported, cleared only by EAGAIN.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -402,6 +404,31 @@ flush_dir(struct relay *r, int d)
 }
 
 /*
+ * Cap what fd, the sink of a bulk transfer, queues unsent at lowat bytes
+ * (TCP_NOTSENT_LOWAT; relay.h says why).  0 leaves the system's setting;
+ * a socket that is not TCP refuses it and keeps its own ways.
+ */
+void
+relay_sink_lowat(int fd, uint32_t lowat)
+{
+	int v = (int)lowat;
+
+	if (v > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v,
+		    sizeof(v));
+}
+
+/* The sink of a direction gone bulk, once per socket. */
+static void
+bulk_sink(struct relay *r, struct relay_end *dst)
+{
+	if (dst->lowat_set)
+		return;
+	dst->lowat_set = 1;
+	relay_sink_lowat(dst->fd, r->notsent_lowat);
+}
+
+/*
  * Read from the source into a carrier.  Returns the bytes read, 0 at EOF,
  * -1 with errno EAGAIN when nothing more can be read now (the source is
  * empty, or a pipe may be full: then bytes are in flight and the caller
@@ -416,8 +443,11 @@ fill_dir(struct relay *r, int d, size_t max)
 	ssize_t n;
 
 	if (dir->buf == NULL && dir->pipe == NULL) {
-		if (p->splice_ok && dir->bytes >= RELAY_SPLICE_AFTER)
-			dir->pipe = relay_pipe_get(p);
+		if (dir->bytes >= RELAY_SPLICE_AFTER) {
+			bulk_sink(r, &r->end[!d]);
+			if (p->splice_ok)
+				dir->pipe = relay_pipe_get(p);
+		}
 		if (dir->pipe == NULL && (dir->buf = buf_get(p, 0)) == NULL) {
 			errno = ENOMEM;
 			return -1;

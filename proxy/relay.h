@@ -18,6 +18,16 @@
  * RELAY_PIPE_SIZE) is held per direction, beside the kernel's socket
  * buffers.
  *
+ * A direction that turns bulk (RELAY_SPLICE_AFTER bytes delivered) sets
+ * TCP_NOTSENT_LOWAT (notsent_lowat) on its sink, once: the sink then takes
+ * only what it can send soon, and is written again as that goes out.  The
+ * relay sends its bytes itself, as it writes them, instead of leaving most
+ * of them queued for the peer's acknowledgements to push out (on loopback
+ * that is the peer's core, and a flow sent from two cores is reordered);
+ * and a slow client holds a pipe's worth in the proxy, not megabytes of
+ * send buffer.  One setsockopt per bulk direction; short exchanges never
+ * pay it.
+ *
  * Half-close: EOF on a source, once the carrier is empty, becomes
  * shutdown(SHUT_WR) on the sink; the other direction flows on.  The relay
  * is done when both directions are shut.  Bytes read with the EOF right
@@ -109,6 +119,7 @@ struct relay_end {
 	struct event	ev;		/* the session's; edge-triggered */
 	unsigned	rd_ready:1;	/* may have bytes or EOF to read */
 	unsigned	wr_ready:1;	/* may have room to write */
+	unsigned	lowat_set:1;	/* notsent_lowat applied (or tried) */
 };
 
 struct relay_dir {
@@ -129,6 +140,8 @@ struct relay {
 	struct relay_shaping *shaping;	/* bandwidth limits, or NULL */
 	uint64_t	cap;		/* bytes it may still read, both ways
 					   (a quota's rest; RELAY_NO_CAP) */
+	uint32_t	notsent_lowat;	/* TCP_NOTSENT_LOWAT for the sink of
+					   a bulk direction; 0: the system's */
 };
 
 #define RELAY_NO_CAP	UINT64_MAX
@@ -155,5 +168,6 @@ void	relay_pipe_put(struct relay_pool *, struct relay_pipe *);
 ssize_t	relay_pipe_in(struct relay_pipe *, int, size_t);
 ssize_t	relay_pipe_out(struct relay_pool *, struct relay_pipe *, int);
 int	relay_pipe_drain(struct relay_pipe *, struct evbuffer *);
+void	relay_sink_lowat(int, uint32_t);
 
 #endif

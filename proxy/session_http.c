@@ -868,7 +868,7 @@ session_http_connected(struct session *s)
 	event_del(&e->ev);
 	fd = e->fd;
 	e->fd = -1;
-	e->rd_ready = e->wr_ready = 0;
+	e->rd_ready = e->wr_ready = e->lowat_set = 0;
 	oc = origin_conn_new(s->w->base, fd, &s->connected, pool_key(s, key));
 	if (oc == NULL) {
 		fail_request(s, 503, "out_of_memory", "out of memory");
@@ -1739,7 +1739,8 @@ body_raw_cb(struct sio *io, short what, void *arg)
  * pipe from the relay's pool, both sockets in raw mode with cb.
  */
 static int
-splice_begin(struct session *s, uint64_t left, sio_event_cb cb)
+splice_begin(struct session *s, uint64_t left, struct sio *dst,
+    sio_event_cb cb)
 {
 	struct http_state *h = s->http;
 
@@ -1748,6 +1749,8 @@ splice_begin(struct session *s, uint64_t left, sio_event_cb cb)
 	    (s->user != NULL && s->user->bandwidth > 0) ||
 	    (h->pipe = relay_pipe_get(&s->w->relay_pool)) == NULL)
 		return 0;
+	/* a bulk sink, as a tunnel's (relay.h) */
+	relay_sink_lowat(sio_fd(dst), s->relay.notsent_lowat);
 	sio_set_raw(s->io, cb);
 	sio_set_raw(h->oc->io, cb);
 	return 1;
@@ -1768,7 +1771,7 @@ splice_start(struct session *s)
 	return h->resp_framing == HTTP_BODY_LENGTH && h->req_done &&
 	    evbuffer_get_length(sio_out(h->oc->io)) == 0 &&
 	    evbuffer_get_length(sio_in(h->oc->io)) == 0 &&
-	    splice_begin(s, h->resp_left, body_raw_cb);
+	    splice_begin(s, h->resp_left, s->io, body_raw_cb);
 }
 
 /*
@@ -1849,7 +1852,7 @@ upload_start(struct session *s)
 	    h->client_eof || h->throttled || h->resp != RESP_HEAD ||
 	    oio->rd_ready || evbuffer_get_length(sio_in(s->io)) > 0 ||
 	    evbuffer_get_length(sio_in(oio)) > 0 ||
-	    !splice_begin(s, h->req_left, upload_raw_cb))
+	    !splice_begin(s, h->req_left, h->oc->io, upload_raw_cb))
 		return 0;
 	h->pipe_up = 1;
 	return 1;

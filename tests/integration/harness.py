@@ -364,6 +364,19 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
 ACCESS_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 
 
+def proxy_send_q(sl, client):
+    """Bytes queued in sluice's socket to client (ss: Send-Q), or None."""
+    port = client.getsockname()[1]
+    out = subprocess.run(["ss", "-tnH", "state", "established",
+                          "( sport = :%d and dport = :%d )" % (sl.port, port)],
+                         capture_output=True, text=True, timeout=10).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4:
+            return int(f[1])
+    return None
+
+
 def parse_access(line):
     d = {"time": line.split(" ", 1)[0]}
     for k, v in ACCESS_RE.findall(line):

@@ -29,8 +29,8 @@ import urllib.request
 
 from harness import (Failure, ORIGIN_HOST, SLOW, Sluice, admin, check,
                      closed_port, curl, eq, free_port, main, mval, origin,
-                     parse_metrics, run, s5_greeting, s5_request, sha256, test,
-                     wait_for)
+                     parse_metrics, proxy_send_q, run, s5_greeting, s5_request,
+                     sha256, test, wait_for)
 
 AUTH_CONF = ('auth = { users = ( { name = "alice"; password = "secret"; } );'
              ' };\n')
@@ -1293,6 +1293,43 @@ def slow_reader_memory_bounded(fx):
     eq(h.hexdigest(), origin.pattern_sha256(n), "sha256")
     c.close()
     eq(sl.stop(), 0, "exit")
+
+
+def stalled_body_queue(fx, conf):
+    """Send-Q of sluice's socket to a client that asked for a 256 MiB body
+    (spliced: Content-Length) and reads nothing, once it stopped growing;
+    and the bytes spliced by then."""
+    aport = free_port("127.0.0.1")
+    sl = proxy(fx, proto="http", conf=conf + 'admin = { address = '
+               '"127.0.0.1"; port = %d; };\n' % aport)
+    c = Client(sl.addr, timeout=30)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.send(get_req(fx, "/bytes/%d" % (256 << 20)))
+    last, q = -1, None
+    for _ in range(40):
+        time.sleep(0.25)
+        q = proxy_send_q(sl, c.sock)
+        check(q is not None, "sluice's socket to the client not found")
+        if q == last:
+            break
+        last = q
+    spliced = spliced_bytes(aport)
+    c.close()
+    eq(sl.stop(), 0, "exit")
+    return q, spliced
+
+
+@test
+def slow_reader_send_queue_bounded(fx):
+    """tcp.notsent_lowat on a spliced response body, as on a tunnel."""
+    on, spliced = stalled_body_queue(fx, "")
+    off, _ = stalled_body_queue(fx, "tcp = { notsent_lowat = 0; };\n")
+    print("    send queue to a stalled reader: %d bytes with the default, "
+          "%d with notsent_lowat = 0 (%d bytes spliced)" % (on, off, spliced))
+    check(spliced > 0, "the body was not spliced")
+    check(on <= 512 * 1024, "send queue %d bytes with notsent_lowat" % on)
+    check(off > 2 * on, "the system's setting queued %d, the default %d: "
+          "no difference to show" % (off, on))
 
 
 @test

@@ -25,7 +25,8 @@ import time
 
 from harness import (Failure, ORIGIN_HOST, PROXY_HOST, SLOW, Sluice,
                      Socks5Error, Thread, check, closed_port, curl, eq,
-                     http_get, main, origin, recv_all, recv_exact, run,
+                     http_get, main, origin, proxy_send_q, recv_all,
+                     recv_exact, run,
                      s5_auth, s5_connect, s5_expect_rep, s5_greeting,
                      s5_read_reply, s5_request, sha256, test, wait_for)
 
@@ -757,6 +758,41 @@ def slow_reader_memory_bounded(fx):
     s.close()
     check(got > n, "received %d" % got)
     eq(sl.stop(), 0, "exit")
+
+
+def stalled_download_queue(fx, conf):
+    """Send-Q of sluice's socket to a client that asked for 256 MiB and
+    reads nothing, once it stopped growing."""
+    sl = Sluice(fx, conf)
+    s = s5_connect(sl.addr, ORIGIN_HOST, fx.ports["http"])
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close"
+              b"\r\n\r\n" % (256 << 20))
+    last, q = -1, None
+    for _ in range(40):
+        time.sleep(0.25)
+        q = proxy_send_q(sl, s)
+        check(q is not None, "sluice's socket to the client not found")
+        if q == last:
+            break
+        last = q
+    s.close()
+    eq(sl.stop(), 0, "exit")
+    return q
+
+
+@test
+def slow_reader_send_queue_bounded(fx):
+    """tcp.notsent_lowat: a stalled download keeps little in sluice's send
+    queue (the window's worth in flight, a lowat's worth unsent), where
+    the system's setting lets the queue grow with the send buffer."""
+    on = stalled_download_queue(fx, "")
+    off = stalled_download_queue(fx, "tcp = { notsent_lowat = 0; };\n")
+    print("    send queue to a stalled reader: %d bytes with the default, "
+          "%d with notsent_lowat = 0" % (on, off))
+    check(on <= 512 * 1024, "send queue %d bytes with notsent_lowat" % on)
+    check(off > 2 * on, "the system's setting queued %d, the default %d: "
+          "no difference to show" % (off, on))
 
 
 # ----- limits -------------------------------------------------------------------

@@ -868,6 +868,36 @@ test_http_auth_log_keys(void **state)
 }
 
 static void
+test_tcp_keys(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_init(&c);
+	assert_int_equal(c.tcp_notsent_lowat, 262144);
+	conf_free(&c);
+	load_ok(&c, "tcp = { notsent_lowat = 16384; };\n");
+	assert_int_equal(c.tcp_notsent_lowat, 16384);
+	conf_free(&c);
+	load_ok(&c, "tcp = { notsent_lowat = 0; };\n");
+	assert_int_equal(c.tcp_notsent_lowat, 0);
+	conf_free(&c);
+	load_ok(&c, "tcp = { notsent_lowat = 67108864; };\n");
+	assert_int_equal(c.tcp_notsent_lowat, 64 * 1024 * 1024);
+	conf_free(&c);
+
+	check_one_error("tcp = { notsent_lowat = 67108865; };\n", 1,
+	    "tcp.notsent_lowat: 67108865 is out of range (0..67108864)");
+	check_one_error("tcp = { notsent_lowat = -1; };\n", 1,
+	    "tcp.notsent_lowat: -1 is out of range");
+	check_one_error("tcp = { notsent_lowat = \"64K\"; };\n", 1,
+	    "tcp.notsent_lowat: expected an integer");
+	check_one_error("tcp = { nodelay = true; };\n", 1,
+	    "tcp.nodelay: unknown key");
+	check_one_error("tcp = 5;\n", 1, "tcp: expected a group");
+}
+
+static void
 test_err_dns_server(void **state)
 {
 	(void)state;
@@ -2571,6 +2601,7 @@ main(void)
 		cmocka_unit_test(test_err_listen_proto),
 		cmocka_unit_test(test_listen_protocols),
 		cmocka_unit_test(test_http_auth_log_keys),
+		cmocka_unit_test(test_tcp_keys),
 		cmocka_unit_test(test_err_dns_server),
 		cmocka_unit_test(test_err_users),
 		cmocka_unit_test(test_users_length_edges_accepted),

@@ -568,6 +568,118 @@ transfer_big(struct harness *h)
 	assert_int_equal(h->status, RELAY_OK);
 }
 
+/* ----- TCP_NOTSENT_LOWAT on the sink of a bulk direction ------------- */
+
+static int
+lowat_of(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v,
+	    &len), 0);
+	return v;
+}
+
+static void
+eq_lowat_both(struct harness *h, int want)
+{
+	assert_int_equal(lowat_of(h->r.end[RELAY_CLIENT].fd), want);
+	assert_int_equal(lowat_of(h->r.end[RELAY_TARGET].fd), want);
+}
+
+/* len bytes from one peer to the other through the relay, checked. */
+static void
+transfer_one_way(struct harness *h, int from, size_t len)
+{
+	uint8_t *src = malloc(len), *dst = malloc(len);
+	size_t sent = 0, got = 0;
+	int64_t deadline = clock_ms() + 4000;
+	ssize_t n;
+
+	assert_non_null(src);
+	assert_non_null(dst);
+	fill_random(src, len, 99);
+	while (got < len) {
+		while (sent < len && (n = send(h->peer[from], src + sent,
+		    len - sent, MSG_NOSIGNAL)) > 0)
+			sent += (size_t)n;
+		while (got < len && (n = recv(h->peer[!from], dst + got,
+		    len - got, 0)) > 0)
+			got += (size_t)n;
+		if (h->ended)
+			fail_msg("relay ended: err %d at end %d", h->r.err,
+			    h->r.err_end);
+		if (clock_ms() > deadline)
+			fail_msg("moved %zu of %zu in time", got, len);
+		loop_once(h);
+	}
+	if (memcmp(src, dst, len) != 0)
+		fail_msg("data changed on the way");
+	free(src);
+	free(dst);
+}
+
+/*
+ * Both directions go bulk: each sink gets the relay's notsent_lowat, by
+ * splice (setup_tcp) or by copy (setup_tcp_nosplice) alike.
+ */
+static void
+test_lowat_bulk_sinks(void **state)
+{
+	struct harness *h = *state;
+	int sys = lowat_of(h->r.end[RELAY_CLIENT].fd);
+
+	assert_int_not_equal(sys, 65536);
+	eq_lowat_both(h, sys);
+	h->r.notsent_lowat = 65536;
+	transfer_big(h);
+	eq_lowat_both(h, 65536);
+}
+
+/* A short exchange (below RELAY_SPLICE_AFTER) never pays the call. */
+static void
+test_lowat_short_untouched(void **state)
+{
+	struct harness *h = *state;
+	int sys = lowat_of(h->r.end[RELAY_CLIENT].fd);
+
+	h->r.notsent_lowat = 65536;
+	check_small_both_ways(h);
+	eq_lowat_both(h, sys);
+}
+
+/* Only the direction that went bulk: a download caps the client's side. */
+static void
+test_lowat_one_direction(void **state)
+{
+	struct harness *h = *state;
+	int sys = lowat_of(h->r.end[RELAY_CLIENT].fd);
+
+	h->r.notsent_lowat = 32768;
+	start(h);
+	transfer_one_way(h, PEER_TARGET, RELAY_SPLICE_AFTER - 1);
+	assert_int_equal(lowat_of(h->r.end[RELAY_CLIENT].fd), sys);
+	transfer_one_way(h, PEER_TARGET, 2 * 1024 * 1024);
+	assert_int_equal(lowat_of(h->r.end[RELAY_CLIENT].fd), 32768);
+	assert_int_equal(lowat_of(h->r.end[RELAY_TARGET].fd), sys);
+	/* now the upload */
+	transfer_one_way(h, PEER_CLIENT, 2 * 1024 * 1024);
+	assert_int_equal(lowat_of(h->r.end[RELAY_TARGET].fd), 32768);
+}
+
+/* 0: the system's setting stays. */
+static void
+test_lowat_off(void **state)
+{
+	struct harness *h = *state;
+	int sys = lowat_of(h->r.end[RELAY_CLIENT].fd);
+
+	h->r.notsent_lowat = 0;
+	transfer_big(h);
+	eq_lowat_both(h, sys);
+}
+
 /* ----- a cap (a quota's rest) ----------------------------------------- */
 
 /*
@@ -1498,6 +1610,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_no_pipes_copies,
 		    setup_tcp_nosplice, teardown),
+		cmocka_unit_test_setup_teardown(test_lowat_bulk_sinks,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_lowat_bulk_sinks,
+		    setup_tcp_nosplice, teardown),
+		cmocka_unit_test_setup_teardown(test_lowat_short_untouched,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_lowat_one_direction,
+		    setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_lowat_off, setup_tcp,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_big_tcp_one_pipe,
 		    setup_tcp_onepipe, teardown),
 		cmocka_unit_test_setup_teardown(test_big_unix,
