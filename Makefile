@@ -169,7 +169,7 @@ integration: deps-test
 	sh tests/run.sh integration
 
 test: deps-test
-	$(MAKE) all unit-bins $(SLLOAD)
+	$(MAKE) all unit-bins $(SLLOAD) $(THREADRELAY)
 	sh tests/run.sh all
 
 # clang, as make fuzz uses: one compiler and one sanitizer runtime.  It
@@ -334,8 +334,9 @@ fuzz-regress: fuzz-build
 .PHONY: fuzz fuzz-regress fuzz-build fuzz-bins
 
 # ----- the project's own benchmark and soak test ---------------------------
-#   make bench  slload (tests/bench/slload.c) against ./sluice and the
-#               installed peers, a table of medians (~5 min); options for
+#   make bench  slload (tests/bench/slload.c) against ./sluice, the
+#               installed peers and threadrelay (tests/bench/threadrelay.c,
+#               built the way 3proxy is), a table of medians; options for
 #               tests/bench/run.py in BENCH_ARGS, e.g.
 #               BENCH_ARGS="--systems sluice,microsocks --duration 5"
 #   make soak   mixed load with aborting clients for SOAK_SECONDS (60),
@@ -343,6 +344,7 @@ fuzz-regress: fuzz-build
 #               binary with SLUICE_BIN=build/asan/sluice
 #   DYNAMIC=1   either of them on the dynamic build, ./sluice-dynamic
 SLLOAD       = $(B)/slload
+THREADRELAY  = $(B)/threadrelay
 SOAK_SECONDS ?= 60
 BENCH_ARGS   ?=
 
@@ -351,8 +353,15 @@ $(SLLOAD): tests/bench/slload.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $< -lpthread -lm
 
-bench: $(SEL_PROG) $(SLLOAD)
+# a peer built the way 3proxy is (not packaged in Debian 12)
+$(THREADRELAY): tests/bench/threadrelay.c
+	@echo "  CC      $<"
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $< -lpthread
+
+bench: $(SEL_PROG) $(SLLOAD) $(THREADRELAY)
 	SLUICE_BIN=$(CURDIR)/$(SEL_PROG) SLLOAD=$(CURDIR)/$(SLLOAD) \
+	    THREADRELAY=$(CURDIR)/$(THREADRELAY) \
 	    python3 tests/bench/run.py $(BENCH_ARGS)
 
 soak: $(SLLOAD) $(if $(SLUICE_BIN),,$(SEL_PROG))

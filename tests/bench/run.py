@@ -12,7 +12,9 @@ percentiles and the CPU use.  Systems that are not installed are skipped
 with a message.  Memory (s5_hold) is measured on a freshly started process.
 
 Environment: SLUICE_BIN (default ./sluice), SLLOAD (default build/slload,
-where make bench puts it).  Every run is bounded: --duration, slload's own timeouts,
+where make bench puts it), THREADRELAY (default build/threadrelay: a peer
+built the way 3proxy is, tests/bench/threadrelay.c, as 3proxy is not
+packaged in Debian 12; SOCKS5 and CONNECT only).  Every run is bounded: --duration, slload's own timeouts,
 and a wall-clock limit on each subprocess.
 """
 
@@ -32,8 +34,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 AUTH_USER, AUTH_PASS = "benchuser", "benchpass"
 
-ALL_SYSTEMS = ["direct", "sluice", "microsocks", "danted", "tinyproxy", "squid"]
-DEFAULT_SYSTEMS = ["sluice", "microsocks", "danted", "tinyproxy", "squid"]
+ALL_SYSTEMS = ["direct", "sluice", "microsocks", "danted", "tinyproxy", "squid",
+               "threadrelay"]
+DEFAULT_SYSTEMS = ["sluice", "microsocks", "danted", "tinyproxy", "squid",
+                   "threadrelay"]
 ALL_SCENARIOS = ["s5_conn", "s5_auth", "s5_domain", "http_ka", "http_new",
                  "http_connect", "s5_bulk_down_1", "s5_bulk_down_8",
                  "s5_bulk_up_1", "hc_bulk_down_1", "hc_bulk_down_8",
@@ -41,9 +45,12 @@ ALL_SCENARIOS = ["s5_conn", "s5_auth", "s5_domain", "http_ka", "http_new",
 DEFAULT_SCENARIOS = ["s5_conn", "s5_auth", "s5_domain", "http_ka",
                      "http_new", "http_connect", "s5_bulk_down_1",
                      "s5_bulk_down_8", "s5_bulk_up_1", "s5_hold"]
-# what a scenario needs from a system: socks, http or s5auth
+# what a scenario needs from a system: socks, s5auth, http (a forward
+# proxy: absolute-form requests) or connect (HTTP CONNECT)
 NEEDS = {s: ("s5auth" if s == "s5_auth" else
-             "socks" if s.startswith("s5_") else "http")
+             "socks" if s.startswith("s5_") else
+             "connect" if s == "http_connect" or s.startswith("hc_") else
+             "http")
          for s in ALL_SCENARIOS}
 # the no-proxy run that corresponds to a scenario
 DIRECT = {"s5_conn": "direct_conn", "s5_auth": "direct_conn",
@@ -131,6 +138,9 @@ class Bench:
             "SLLOAD", os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                    "build", "slload"))
         self.sluice = os.path.abspath(os.environ.get("SLUICE_BIN", "./sluice"))
+        self.threadrelay = os.environ.get(
+            "THREADRELAY", os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                                        "build", "threadrelay"))
         self.work = tempfile.mkdtemp(prefix="sluice-ownbench.")
         os.chmod(self.work, 0o755)
         self.pb = a.port_base
@@ -175,9 +185,11 @@ class Bench:
     # --------------------------------------------------------- the systems
     def caps(self, sys_):
         if sys_ == "sluice":
-            return {"socks", "http", "s5auth"}
+            return {"socks", "http", "connect", "s5auth"}
         if sys_ == "microsocks":
             return {"socks", "s5auth"}
+        if sys_ == "threadrelay":
+            return {"socks", "connect", "s5auth"}
         if sys_ == "danted":
             try:
                 import pwd
@@ -185,7 +197,7 @@ class Bench:
                 return {"socks", "s5auth"}
             except KeyError:
                 return {"socks"}
-        return {"http"}
+        return {"http", "connect"}
 
     def check(self, sys_):
         if sys_ == "sluice":
@@ -194,6 +206,10 @@ class Bench:
         elif sys_ == "danted":
             if not os.access("/usr/sbin/danted", os.X_OK):
                 return "/usr/sbin/danted not installed"
+        elif sys_ == "threadrelay":
+            if not os.access(self.threadrelay, os.X_OK):
+                return (f"{self.threadrelay} not found (make bench builds "
+                        f"it, or set THREADRELAY)")
         elif shutil.which(sys_) is None:
             return f"{sys_} not installed"
         return None
@@ -279,6 +295,14 @@ logfile_rotate 0
 """)
             self.proc = self.spawn(["squid", "-N", "-f", conf],
                                    f"{os.path.basename(d)}.log")
+        elif sys_ == "threadrelay":
+            socks, http = (pb + 143, None) if auth else (pb + 141, pb + 142)
+            argv = [self.threadrelay, "-s", str(socks)]
+            if auth:
+                argv += ["-u", f"{AUTH_USER}:{AUTH_PASS}"]
+            else:
+                argv += ["-c", str(http)]
+            self.proc = self.spawn(argv, f"{os.path.basename(d)}.log")
         elif sys_ == "sluice":
             socks, http = (pb + 163, None) if auth else (pb + 161, pb + 162)
             conf = os.path.join(d, "sluice.conf")
@@ -327,7 +351,8 @@ logfile_rotate 0
         if sc.startswith("direct_"):
             pass
         else:
-            argv += ["-p", socks if NEEDS[sc] != "http" else http]
+            argv += ["-p", http if NEEDS[sc] in ("http", "connect")
+                     else socks]
         if self.proc is not None and not sc.startswith("direct_"):
             argv += ["--watch-pid", str(self.proc.pid)]
         if sc.endswith("_hold"):
