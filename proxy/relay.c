@@ -409,23 +409,11 @@ flush_dir(struct relay *r, int d)
  * a socket that is not TCP refuses it and keeps its own ways.
  */
 void
-relay_sink_lowat(int fd, uint32_t lowat)
+relay_sink_lowat(int fd, int lowat)
 {
-	int v = (int)lowat;
-
-	if (v > 0)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v,
-		    sizeof(v));
-}
-
-/* The sink of a direction gone bulk, once per socket. */
-static void
-bulk_sink(struct relay *r, struct relay_end *dst)
-{
-	if (dst->lowat_set)
-		return;
-	dst->lowat_set = 1;
-	relay_sink_lowat(dst->fd, r->notsent_lowat);
+	if (lowat > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		    sizeof(lowat));
 }
 
 /*
@@ -444,7 +432,11 @@ fill_dir(struct relay *r, int d, size_t max)
 
 	if (dir->buf == NULL && dir->pipe == NULL) {
 		if (dir->bytes >= RELAY_SPLICE_AFTER) {
-			bulk_sink(r, &r->end[!d]);
+			if (!dir->bulk) {
+				dir->bulk = 1;
+				relay_sink_lowat(r->end[!d].fd,
+				    r->notsent_lowat);
+			}
 			if (p->splice_ok)
 				dir->pipe = relay_pipe_get(p);
 		}

@@ -119,7 +119,6 @@ struct relay_end {
 	struct event	ev;		/* the session's; edge-triggered */
 	unsigned	rd_ready:1;	/* may have bytes or EOF to read */
 	unsigned	wr_ready:1;	/* may have room to write */
-	unsigned	lowat_set:1;	/* notsent_lowat applied (or tried) */
 };
 
 struct relay_dir {
@@ -128,6 +127,7 @@ struct relay_dir {
 	uint64_t	bytes;		/* delivered to the sink */
 	unsigned	eof:1;		/* the source said EOF */
 	unsigned	shut:1;		/* sink shut for writing */
+	unsigned	bulk:1;		/* went bulk: its sink has notsent_lowat */
 };
 
 struct relay {
@@ -140,7 +140,7 @@ struct relay {
 	struct relay_shaping *shaping;	/* bandwidth limits, or NULL */
 	uint64_t	cap;		/* bytes it may still read, both ways
 					   (a quota's rest; RELAY_NO_CAP) */
-	uint32_t	notsent_lowat;	/* TCP_NOTSENT_LOWAT for the sink of
+	int		notsent_lowat;	/* TCP_NOTSENT_LOWAT for the sink of
 					   a bulk direction; 0: the system's */
 };
 
@@ -168,6 +168,6 @@ void	relay_pipe_put(struct relay_pool *, struct relay_pipe *);
 ssize_t	relay_pipe_in(struct relay_pipe *, int, size_t);
 ssize_t	relay_pipe_out(struct relay_pool *, struct relay_pipe *, int);
 int	relay_pipe_drain(struct relay_pipe *, struct evbuffer *);
-void	relay_sink_lowat(int, uint32_t);
+void	relay_sink_lowat(int, int);
 
 #endif

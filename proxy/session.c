@@ -159,7 +159,7 @@ session_accept(struct worker *w, int fd, const union sockaddr_u *peer,
 	netaddr_normalize(&s->client);
 	s->t_start = clock_ms();
 	relay_init(&s->relay, &w->relay_pool);
-	s->relay.notsent_lowat = (uint32_t)c->tcp_notsent_lowat;
+	s->relay.notsent_lowat = c->tcp_notsent_lowat;
 	s->relay.end[RELAY_CLIENT].fd = fd;
 	evtimer_assign(&s->timer, w->base, session_timer_cb, s);
 	session_link(w, s);
@@ -964,7 +964,7 @@ target_close(struct session *s)
 	event_del(&e->ev);
 	close(e->fd);
 	e->fd = -1;
-	e->rd_ready = e->wr_ready = e->lowat_set = 0;
+	e->rd_ready = e->wr_ready = 0;
 }
 
 static void
@@ -1026,7 +1026,6 @@ session_connect_next(struct session *s)
 			continue;
 		}
 		e->fd = fd;
-		e->lowat_set = 0;
 		event_assign(&e->ev, s->w->base, fd,
 		    EV_READ | EV_WRITE | EV_ET | EV_PERSIST, session_target_cb,
 		    s);
@@ -1057,7 +1056,6 @@ session_target_adopt(struct session *s, int fd)
 	struct relay_end *e = &s->relay.end[RELAY_TARGET];
 
 	e->fd = fd;
-	e->lowat_set = 0;
 	event_assign(&e->ev, s->w->base, fd,
 	    EV_READ | EV_WRITE | EV_ET | EV_PERSIST, session_target_cb, s);
 	if (event_add(&e->ev, NULL) == -1) {

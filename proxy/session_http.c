@@ -868,7 +868,7 @@ session_http_connected(struct session *s)
 	event_del(&e->ev);
 	fd = e->fd;
 	e->fd = -1;
-	e->rd_ready = e->wr_ready = e->lowat_set = 0;
+	e->rd_ready = e->wr_ready = 0;
 	oc = origin_conn_new(s->w->base, fd, &s->connected, pool_key(s, key));
 	if (oc == NULL) {
 		fail_request(s, 503, "out_of_memory", "out of memory");

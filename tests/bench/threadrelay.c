@@ -357,7 +357,7 @@ main(int argc, char **argv)
 	struct conn *k;
 	pthread_t th;
 	char *colon;
-	int opt, nl = 0, i, fd;
+	int opt, nl = 0, i, fd, http[2];
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt(argc, argv, "s:c:u:")) != -1) {
@@ -368,7 +368,7 @@ main(int argc, char **argv)
 				goto usage;
 			l[nl].fd = listen_on(atoi(optarg));
 			l[nl].events = POLLIN;
-			l[nl++].revents = opt == 'c';	/* kept: the kind */
+			http[nl++] = opt == 'c';
 			break;
 		case 'u':
 			if ((colon = strchr(optarg, ':')) == NULL)
@@ -383,31 +383,27 @@ main(int argc, char **argv)
 	}
 	if (nl == 0 || optind != argc)
 		goto usage;
-	{
-		int kind[2] = { l[0].revents, nl > 1 ? l[1].revents : 0 };
-
-		pthread_attr_init(&at);
-		pthread_attr_setstacksize(&at, 128 * 1024);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		for (;;) {
-			if (poll(l, (nfds_t)nl, -1) == -1)
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, 128 * 1024);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	for (;;) {
+		if (poll(l, (nfds_t)nl, -1) == -1)
+			continue;
+		for (i = 0; i < nl; i++) {
+			if (!(l[i].revents & POLLIN))
 				continue;
-			for (i = 0; i < nl; i++) {
-				if (!(l[i].revents & POLLIN))
-					continue;
-				fd = accept4(l[i].fd, NULL, NULL, SOCK_CLOEXEC);
-				if (fd == -1)
-					continue;
-				if ((k = malloc(sizeof(*k))) == NULL) {
-					close(fd);
-					continue;
-				}
-				k->fd = fd;
-				k->http = kind[i];
-				if (pthread_create(&th, &at, serve, k) != 0) {
-					free(k);
-					close(fd);
-				}
+			fd = accept4(l[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd == -1)
+				continue;
+			if ((k = malloc(sizeof(*k))) == NULL) {
+				close(fd);
+				continue;
+			}
+			k->fd = fd;
+			k->http = http[i];
+			if (pthread_create(&th, &at, serve, k) != 0) {
+				free(k);
+				close(fd);
 			}
 		}
 	}

@@ -365,16 +365,23 @@ ACCESS_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 
 
 def proxy_send_q(sl, client):
-    """Bytes queued in sluice's socket to client (ss: Send-Q), or None."""
+    """Bytes queued in sluice's socket to client (ss: Send-Q) once two
+    looks 0.25 s apart agree (at most 10 s)."""
     port = client.getsockname()[1]
-    out = subprocess.run(["ss", "-tnH", "state", "established",
-                          "( sport = :%d and dport = :%d )" % (sl.port, port)],
-                         capture_output=True, text=True, timeout=10).stdout
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 4:
-            return int(f[1])
-    return None
+    last = q = None
+    for _ in range(40):
+        time.sleep(0.25)
+        out = subprocess.run(
+            ["ss", "-tnH", "state", "established",
+             "( sport = :%d and dport = :%d )" % (sl.port, port)],
+            capture_output=True, text=True, timeout=10).stdout
+        q = next((int(f[1]) for f in map(str.split, out.splitlines())
+                  if len(f) >= 4), None)
+        check(q is not None, "sluice's socket to the client not found")
+        if q == last:
+            break
+        last = q
+    return q
 
 
 def parse_access(line):
