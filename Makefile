@@ -35,8 +35,8 @@ SRCS = proxy/acct.c proxy/admin.c proxy/dnscache.c proxy/http.c \
        proxy/privs.c proxy/relay.c proxy/resolver.c proxy/rules.c \
        proxy/server.c proxy/sio.c \
        proxy/session.c proxy/session_http.c proxy/session_socks.c \
-       proxy/socks4.c proxy/socks5.c proxy/tbucket.c proxy/upstream.c \
-       proxy/worker.c \
+       proxy/socks4.c proxy/socks5.c proxy/tbucket.c proxy/tcpcc.c \
+       proxy/upstream.c proxy/worker.c \
        auth/auth.c auth/base64.c auth/crypt_pool.c auth/siphash.c \
        conf/conf.c
 OBJS = $(SRCS:%.c=$(B)/%.o)

@@ -46,7 +46,7 @@ static const char *const top_keys[] = {
 	"tcp", NULL,
 };
 static const char *const tcp_keys[] = {
-	"notsent_lowat", NULL,
+	"notsent_lowat", "congestion", "loopback_congestion", NULL,
 };
 static const char *const pac_keys[] = {
 	"bypass", NULL,
@@ -218,6 +218,8 @@ conf_init(struct conf *c)
 	c->pool_max = 256;
 	c->pool_per_origin = 64;
 	c->tcp_notsent_lowat = 256 * 1024;
+	/* no pacing where it buys nothing: see load_tcp() */
+	memcpy(c->tcp_cc_loopback, "reno", sizeof("reno"));
 	c->syslog_socket = xstrdup("/dev/log");
 	c->workers = 0;
 }
@@ -1231,6 +1233,41 @@ load_http(struct ctx *x, const config_setting_t *root)
 	    10000);
 }
 
+/*
+ * A congestion control name (TCP_CONGESTION): what the kernel's names are
+ * made of, at most CONF_CC_MAX - 1 bytes, or "" for the system's.  Whether
+ * this kernel has it is checked at start (tcpcc_check()), not here.
+ */
+static void
+get_cc(struct ctx *x, const config_setting_t *t, const char *key, char *out)
+{
+	const char *v;
+	size_t i, n;
+
+	if (get_string(x, t, "tcp", key, &v) != 1)
+		return;
+	n = strlen(v);
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' &&
+		    v[i] <= '9') || v[i] == '_' || v[i] == '-'))
+			break;
+	if (i < n || n >= CONF_CC_MAX) {
+		serr(x, config_setting_get_member(t, key), "tcp.%s: \"%s\" is "
+		    "not a congestion control name (lower case, at most %d "
+		    "characters, such as \"cubic\", \"bbr\" or \"reno\"; \"\" "
+		    "for the system's)", key, v, CONF_CC_MAX - 1);
+		return;
+	}
+	memcpy(out, v, n + 1);
+}
+
+/*
+ * tcp: socket options for the relay.  Pacing (which BBR asks for) spreads
+ * a flow's segments over time so that no queue on the path overflows; on
+ * a loopback connection there is no such queue, and each paced burst
+ * costs a timer and a softirq of its own, so loopback legs default to
+ * "reno", which does not pace.
+ */
 static void
 load_tcp(struct ctx *x, const config_setting_t *root)
 {
@@ -1241,6 +1278,8 @@ load_tcp(struct ctx *x, const config_setting_t *root)
 	check_keys(x, t, "tcp", tcp_keys);
 	get_int(x, t, "tcp", "notsent_lowat", &x->c->tcp_notsent_lowat, 0,
 	    64 * 1024 * 1024);
+	get_cc(x, t, "congestion", x->c->tcp_cc);
+	get_cc(x, t, "loopback_congestion", x->c->tcp_cc_loopback);
 }
 
 /* ----- rules ------------------------------------------------------------ */
@@ -1972,6 +2011,9 @@ conf_print(const struct conf *c, FILE *f)
 		    c->tcp_notsent_lowat);
 	else
 		fprintf(f, "tcp notsent_lowat off (the system's)\n");
+	fprintf(f, "tcp congestion %s, on loopback %s\n", c->tcp_cc[0] ?
+	    c->tcp_cc : "(the system's)", c->tcp_cc_loopback[0] ?
+	    c->tcp_cc_loopback : c->tcp_cc[0] ? c->tcp_cc : "(the system's)");
 	if (c->socks4_userid || c->remember_client > 0)
 		fprintf(f, "auth socks4_userid %s, remember_client %d s\n",
 		    c->socks4_userid ? "on" : "off", c->remember_client);

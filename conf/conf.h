@@ -14,6 +14,8 @@
 
 #define CONF_ERRLEN	4096
 #define CONF_WORKERS_MAX 64
+#define CONF_CC_MAX	16	/* TCP_CA_NAME_MAX: a congestion control
+				   name and its NUL */
 
 enum conf_proto {
 	CONF_PROTO_SOCKS5 = 0,	/* RFC 1928 */
@@ -173,6 +175,11 @@ struct conf {
 	int		pool_per_origin; /* ... per origin host:port */
 	int		tcp_notsent_lowat; /* TCP_NOTSENT_LOWAT of a bulk
 					   transfer's sink; 0: the system's */
+	char		tcp_cc[CONF_CC_MAX]; /* TCP_CONGESTION of every
+					   socket; "": the system's */
+	char		tcp_cc_loopback[CONF_CC_MAX]; /* ... of sockets whose
+					   peer is a loopback address; "":
+					   as tcp_cc */
 
 	int		log_level;	/* enum log_level */
 	char		*access_log;	/* path, "-" (stderr), "syslog", "off" */

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "tcpcc.h"
 #include "worker.h"
 
 #define LISTEN_BACKLOG	4096
@@ -105,7 +106,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener *l = arg;
 	struct worker *w = l->w;
 	union sockaddr_u peer;
-	const char *why;
+	const char *why, *cc;
 
 	(void)lev;
 	memset(&peer, 0, sizeof(peer));
@@ -119,6 +120,11 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		refuse(w, fd, &peer, l->proto, why);
 		return;
 	}
+	/* a loopback client on a listener that is not: its own congestion
+	   control, while nothing has been sent yet */
+	cc = tcpcc_for(w->conf, &peer);
+	if (cc != NULL ? strcmp(cc, l->cc) != 0 : l->cc[0] != '\0')
+		(void)tcpcc_set(fd, cc);
 	session_accept(w, fd, &peer, l->proto, l->lstat);
 }
 
@@ -216,6 +222,33 @@ fail:
 	snprintf(err, errlen, "listen %s %s: out of memory",
 	    conf_proto_name(cl->proto), netaddr_str(&cl->addr, a, sizeof(a)));
 	return NULL;
+}
+
+/*
+ * Give l's socket the congestion control c wants for its clients (those
+ * of a loopback address are all loopback clients): the sockets it accepts
+ * inherit it, so most need no setsockopt() of their own.  At start and on
+ * every reload (a kept listener may need another).
+ */
+void
+listener_set_cc(struct listener *l, const struct conf *c)
+{
+	const char *cc = tcpcc_for(c, &l->bound);
+	char a[NETADDR_STRLEN];
+
+	if (cc != NULL ? strcmp(cc, l->cc) == 0 : l->cc[0] == '\0')
+		return;
+	if (tcpcc_set(evconnlistener_get_fd(l->lev), cc) == -1) {
+		/* tcpcc_check() tried the name at start: not expected */
+		log_warn("listen %s: congestion control %s: %s",
+		    netaddr_str(&l->bound, a, sizeof(a)), cc != NULL ? cc :
+		    "(the system's)", strerror(errno));
+		return;
+	}
+	if (cc != NULL)
+		snprintf(l->cc, sizeof(l->cc), "%s", cc);
+	else
+		l->cc[0] = '\0';
 }
 
 /*

@@ -20,12 +20,16 @@ struct listener {
 	union sockaddr_u addr;		/* as configured */
 	union sockaddr_u bound;		/* as bound (port resolved) */
 	int		lstat;		/* its counters in the worker */
+	char		cc[CONF_CC_MAX]; /* congestion control set on it, which
+					   accepted sockets inherit; "": the
+					   system's */
 };
 
 int		listener_bind(enum conf_proto, const union sockaddr_u *, int,
 		    union sockaddr_u *, char *, size_t);
 struct listener	*listener_attach(struct worker *, const struct conf_listen *,
 		    int, int, char *, size_t);
+void		listener_set_cc(struct listener *, const struct conf *);
 void		listener_close(struct listener *);
 void		listener_enable(struct listener *, int);
 

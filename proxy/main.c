@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "privs.h"
 #include "server.h"
+#include "tcpcc.h"
 #include "sio.h"
 #include "../auth/auth.h"
 #include "../auth/crypt_pool.h"
@@ -130,7 +131,9 @@ build_conf(struct conf *c, char *err, size_t errlen, void *arg)
 			cli->usage_error = 1;
 			return -1;
 		}
-	if (conf_finish(c, err, errlen) == -1)
+	if (conf_finish(c, err, errlen) == -1 ||
+	    tcpcc_check(c, cli->cfile != NULL ? cli->cfile : "sluice", err,
+	    errlen) == -1)
 		return -1;
 	if (cli->debug)
 		c->log_level = LOG_LVL_DEBUG;

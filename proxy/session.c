@@ -45,6 +45,7 @@
 #include "sio.h"
 #include "socks4.h"
 #include "socks5.h"
+#include "tcpcc.h"
 #include "upstream.h"
 #include "worker.h"
 #include "../auth/auth.h"
@@ -1019,7 +1020,7 @@ session_connect_next(struct session *s)
 		a = s->addrs->a[s->addr_idx++];
 		netaddr_set_port(&a, s->port);
 		s->trying = a;
-		if (upstream_connect(&a, &fd) == -1) {
+		if (upstream_connect(&a, tcpcc_for(s->conf, &a), &fd) == -1) {
 			s->err = errno;
 			if (errno == EMFILE || errno == ENFILE)
 				break;

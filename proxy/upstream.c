@@ -11,15 +11,17 @@
 #include <ares.h>
 
 #include "socks5.h"
+#include "tcpcc.h"
 #include "upstream.h"
 
 /*
- * Start a non-blocking connect to a.  Returns 0 with *fd set (the connect
+ * Start a non-blocking connect to a, with congestion control cc (NULL:
+ * the system's; tcpcc_for() says which).  Returns 0 with *fd set (the connect
  * completed or is in progress: wait for writability, then
  * upstream_connect_result()), or -1 with errno set and no descriptor.
  */
 int
-upstream_connect(const union sockaddr_u *a, int *fd)
+upstream_connect(const union sockaddr_u *a, const char *cc, int *fd)
 {
 	int s, one = 1, saved;
 
@@ -29,6 +31,9 @@ upstream_connect(const union sockaddr_u *a, int *fd)
 		return -1;
 	/* interactive tunnels: no Nagle delay on the outbound leg either */
 	(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* congestion control before the SYN: checked at start (tcpcc.c) */
+	if (cc != NULL)
+		(void)tcpcc_set(s, cc);
 	if (connect(s, &a->sa, netaddr_len(a)) == -1 && errno != EINPROGRESS) {
 		saved = errno;
 		close(s);

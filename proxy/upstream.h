@@ -11,7 +11,7 @@
 
 #include "netaddr.h"
 
-int		upstream_connect(const union sockaddr_u *, int *);
+int		upstream_connect(const union sockaddr_u *, const char *, int *);
 int		upstream_connect_result(int);
 uint8_t		upstream_errno_to_rep(int);
 int		upstream_errno_to_http(int);

@@ -555,6 +555,7 @@ worker_attach_listeners(struct worker *w, const int *fds, char *err,
 				close(fds[i]);
 			return -1;
 		}
+		listener_set_cc(l, c);
 		w->listeners[w->nlisteners++] = l;
 	}
 	return 0;
@@ -650,8 +651,10 @@ worker_apply_reload(struct worker *w, struct worker_reload *r)
 	w->listeners = nl;
 	w->nlisteners = 0;
 	for (i = 0; nl != NULL && i < c->nlisten; i++)
-		if (nl[i] != NULL)
+		if (nl[i] != NULL) {
+			listener_set_cc(nl[i], c);
 			nl[w->nlisteners++] = nl[i];
+		}
 	if (nl == NULL)
 		log_err("reload, worker %d: out of memory: no listeners",
 		    w->id);

@@ -788,6 +788,91 @@ def slow_reader_send_queue_bounded(fx):
           "no difference to show" % (off, on))
 
 
+def sys_cc():
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        return f.read().strip()
+
+
+def leg_cc(sl, flt, state="established"):
+    """Congestion control of sluice's socket in state matching the ss
+    filter flt (None when there is none)."""
+    names = {"reno", "cubic", "bbr", sys_cc()}
+    with open("/proc/sys/net/ipv4/tcp_available_congestion_control") as f:
+        names |= set(f.read().split())
+    out = subprocess.run(["ss", "-tinpH", "state", state, flt],
+                         capture_output=True, text=True, timeout=10).stdout
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if "pid=%d," % sl.pid not in line:
+            continue
+        words = " ".join(lines[i:i + 2]).split()
+        return next((w for w in words if w in names), None)
+    return None
+
+
+def tunnel_ccs(sl, fx):
+    """(client leg, target leg) congestion control of a fresh tunnel to
+    the echo origin, after bytes went both ways."""
+    s = s5_connect(sl.addr, ORIGIN_HOST, fx.ports["echo"])
+    s.sendall(b"x" * 1000)
+    eq(recv_exact(s, 1000), b"x" * 1000, "echo")
+    client = leg_cc(sl, "( sport = :%d and dport = :%d )" %
+                    (sl.port, s.getsockname()[1]))
+    target = leg_cc(sl, "( dport = :%d )" % fx.ports["echo"])
+    s.close()
+    return client, target
+
+
+@test
+def congestion_control_per_leg(fx):
+    """tcp.loopback_congestion (default reno: no pacing where no queue
+    needs it) and tcp.congestion, on both legs of a tunnel: set on the
+    listener (inherited), after accept (a wildcard listener's loopback
+    client), before connect (the target), and again on reload."""
+    system = sys_cc()
+    # a loopback listener and a loopback target: both legs reno
+    sl = Sluice(fx)
+    eq(tunnel_ccs(sl, fx), ("reno", "reno"), "default, loopback legs")
+    # loopback_congestion "": the system's everywhere
+    mark = sl.reload('tcp = { loopback_congestion = ""; };\n')
+    sl.wait_log("configuration reloaded", since=mark)
+    eq(tunnel_ccs(sl, fx), (system, system), "loopback_congestion off")
+    eq(leg_cc(sl, "( sport = :%d )" % sl.port, "listening"), system,
+       "the listener, loopback_congestion off")
+    # and back: the kept listener takes the name again
+    mark = sl.reload("")
+    sl.wait_log("configuration reloaded", since=mark)
+    eq(tunnel_ccs(sl, fx), ("reno", "reno"), "after a second reload")
+    eq(leg_cc(sl, "( sport = :%d )" % sl.port, "listening"), "reno",
+       "the listener, after a second reload")
+    # a name the kernel lacks: the reload is refused, nothing changes
+    mark = sl.reload('tcp = { congestion = "no_such_cc"; };\n')
+    sl.wait_log('tcp.congestion: "no_such_cc" is not available', since=mark)
+    eq(tunnel_ccs(sl, fx), ("reno", "reno"), "after a refused reload")
+    eq(sl.stop(), 0, "exit")
+
+    # a wildcard listener: its loopback client is set after accept
+    gw = ('rules = ( { action = "allow"; clients = [ "127.0.0.0/8" ]; '
+          'dest = [ "%s/32" ]; } );\n' % ORIGIN_HOST)
+    sl = Sluice(fx, host="0.0.0.0", conf=gw)
+    eq(tunnel_ccs(sl, fx), ("reno", "reno"), "wildcard listener")
+    eq(sl.stop(), 0, "exit")
+    sl = Sluice(fx, host="0.0.0.0", conf='tcp = { congestion = "reno"; '
+                'loopback_congestion = ""; };\n' + gw)
+    eq(tunnel_ccs(sl, fx), ("reno", "reno"), "congestion for every leg")
+    eq(sl.stop(), 0, "exit")
+
+    # -t refuses a name the kernel does not have, saying where
+    path = os.path.join(fx.tmp, "cc.conf")
+    with open(path, "w") as f:
+        f.write('tcp = { loopback_congestion = "no_such_cc"; };\n')
+    r = subprocess.run([sys_sluice(), "-t", "-c", path], capture_output=True,
+                       text=True, timeout=10)
+    eq(r.returncode, 1, "sluice -t exit")
+    check('%s: tcp.loopback_congestion: "no_such_cc" is not available' %
+          path in r.stderr, "the reason: %r" % r.stderr)
+
+
 # ----- limits -------------------------------------------------------------------
 
 @test

@@ -898,6 +898,52 @@ test_tcp_keys(void **state)
 }
 
 static void
+test_tcp_congestion_keys(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_init(&c);
+	assert_string_equal(c.tcp_cc, "");
+	assert_string_equal(c.tcp_cc_loopback, "reno");
+	conf_free(&c);
+	load_ok(&c, "tcp = { congestion = \"cubic\"; };\n");
+	assert_string_equal(c.tcp_cc, "cubic");
+	assert_string_equal(c.tcp_cc_loopback, "reno");
+	conf_free(&c);
+	load_ok(&c, "tcp = { congestion = \"bbr\"; "
+	    "loopback_congestion = \"\"; };\n");
+	assert_string_equal(c.tcp_cc, "bbr");
+	assert_string_equal(c.tcp_cc_loopback, "");
+	conf_free(&c);
+	/* the longest a kernel name can be: 15 characters */
+	load_ok(&c, "tcp = { loopback_congestion = \"a23456789_12345\"; };\n");
+	assert_string_equal(c.tcp_cc_loopback, "a23456789_12345");
+	conf_free(&c);
+	load_ok(&c, "tcp = { congestion = \"\"; "
+	    "loopback_congestion = \"dctcp-x\"; };\n");
+	assert_string_equal(c.tcp_cc, "");
+	assert_string_equal(c.tcp_cc_loopback, "dctcp-x");
+	conf_free(&c);
+
+	check_one_error("tcp = { congestion = \"a23456789_123456\"; };\n", 1,
+	    "tcp.congestion: \"a23456789_123456\" is not a congestion "
+	    "control name (lower case, at most 15 characters");
+	check_one_error("tcp = { congestion = \"BBR\"; };\n", 1,
+	    "tcp.congestion: \"BBR\" is not a congestion control name");
+	check_one_error("tcp = { loopback_congestion = \"re no\"; };\n", 1,
+	    "tcp.loopback_congestion: \"re no\" is not a congestion control "
+	    "name");
+	check_one_error("tcp = { loopback_congestion = \"reno/\"; };\n", 1,
+	    "tcp.loopback_congestion: \"reno/\" is not a congestion control "
+	    "name");
+	check_one_error("tcp = { congestion = 1; };\n", 1,
+	    "tcp.congestion: expected a string, found an integer");
+	check_one_error("tcp = { congestion_control = \"reno\"; };\n", 1,
+	    "tcp.congestion_control: unknown key");
+}
+
+static void
 test_err_dns_server(void **state)
 {
 	(void)state;
@@ -2602,6 +2648,7 @@ main(void)
 		cmocka_unit_test(test_listen_protocols),
 		cmocka_unit_test(test_http_auth_log_keys),
 		cmocka_unit_test(test_tcp_keys),
+		cmocka_unit_test(test_tcp_congestion_keys),
 		cmocka_unit_test(test_err_dns_server),
 		cmocka_unit_test(test_err_users),
 		cmocka_unit_test(test_users_length_edges_accepted),

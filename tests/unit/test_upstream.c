@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include <ares.h>
 
 #include "socks5.h"
+#include "tcpcc.h"
 #include "upstream.h"
 
 /* ----- errno -> SOCKS5 REP -------------------------------------------- */
@@ -203,7 +206,7 @@ check_connect_ok(int family, int ls, const union sockaddr_u *a)
 	socklen_t len;
 	int fd = -1, as;
 
-	assert_int_equal(upstream_connect(a, &fd), 0);
+	assert_int_equal(upstream_connect(a, NULL, &fd), 0);
 	assert_true(fd >= 0);
 	check_socket_options(fd);
 	wait_writable(fd);
@@ -271,7 +274,7 @@ check_connect_refused(const union sockaddr_u *a)
 	int fd = -1, rc, err;
 
 	errno = 0;
-	rc = upstream_connect(a, &fd);
+	rc = upstream_connect(a, NULL, &fd);
 	if (rc == -1) {
 		err = errno;
 		assert_int_equal(err, ECONNREFUSED);
@@ -321,7 +324,7 @@ test_connect_bad_family(void **state)
 	memset(&a, 0, sizeof(a));
 	a.sa.sa_family = AF_UNSPEC;
 	errno = 0;
-	assert_int_equal(upstream_connect(&a, &fd), -1);
+	assert_int_equal(upstream_connect(&a, NULL, &fd), -1);
 	assert_int_not_equal(errno, 0);
 	assert_int_equal(fd, -1);
 }
@@ -331,6 +334,200 @@ test_connect_result_bad_fd(void **state)
 {
 	(void)state;
 	assert_int_equal(upstream_connect_result(-1), EBADF);
+}
+
+/* ----- congestion control per leg (tcpcc.c) --------------------------- */
+
+/* The first line of a /proc file, as a string ("" when unreadable). */
+static void
+proc_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(buf, (int)len, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void
+sys_default_cc(char *buf, size_t len)
+{
+	proc_line("/proc/sys/net/ipv4/tcp_congestion_control", buf, len);
+	assert_true(buf[0] != '\0');
+}
+
+static void
+cc_of(int fd, char *buf, size_t len)
+{
+	socklen_t n = (socklen_t)len;
+
+	memset(buf, 0, len);
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, buf, &n),
+	    0);
+}
+
+static union sockaddr_u
+addr_of(const char *text)
+{
+	union sockaddr_u a;
+
+	assert_int_equal(netaddr_parse_ip(text, &a), 0);
+	return a;
+}
+
+static void
+test_tcpcc_for(void **state)
+{
+	const char *loop[] = { "127.0.0.1", "127.200.3.4", "::1",
+	    "::ffff:127.0.0.1" };
+	const char *other[] = { "10.0.0.1", "192.0.2.7", "2001:db8::1",
+	    "::ffff:192.0.2.7", "0.0.0.0", "::" };
+	struct conf c;
+	union sockaddr_u a;
+	size_t i;
+
+	(void)state;
+	conf_init(&c);
+	/* the default: loopback legs do not pace, the others are the
+	   system's */
+	for (i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+		a = addr_of(loop[i]);
+		assert_string_equal(tcpcc_for(&c, &a), "reno");
+	}
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		a = addr_of(other[i]);
+		assert_null(tcpcc_for(&c, &a));
+	}
+	/* congestion for every leg, loopback_congestion before it */
+	snprintf(c.tcp_cc, sizeof(c.tcp_cc), "cubic");
+	a = addr_of("192.0.2.7");
+	assert_string_equal(tcpcc_for(&c, &a), "cubic");
+	a = addr_of("::1");
+	assert_string_equal(tcpcc_for(&c, &a), "reno");
+	/* loopback_congestion "": loopback legs as the others */
+	c.tcp_cc_loopback[0] = '\0';
+	assert_string_equal(tcpcc_for(&c, &a), "cubic");
+	c.tcp_cc[0] = '\0';
+	assert_null(tcpcc_for(&c, &a));
+	conf_free(&c);
+}
+
+/* The outbound socket has the congestion control asked for before its
+   SYN, and the system's when none is. */
+static void
+test_connect_cc(void **state)
+{
+	char want[32], got[32];
+	union sockaddr_u a;
+	int ls, fd = -1, as;
+
+	(void)state;
+	ls = listener(AF_INET, &a);
+	assert_true(ls >= 0);
+	assert_int_equal(upstream_connect(&a, "reno", &fd), 0);
+	cc_of(fd, got, sizeof(got));
+	assert_string_equal(got, "reno");
+	wait_writable(fd);
+	assert_int_equal(upstream_connect_result(fd), 0);
+	as = accept(ls, NULL, NULL);
+	assert_true(as >= 0);
+	check_bytes_pass(fd, as);
+	cc_of(fd, got, sizeof(got));
+	assert_string_equal(got, "reno");
+	close(as);
+	close(fd);
+
+	sys_default_cc(want, sizeof(want));
+	assert_int_equal(upstream_connect(&a, NULL, &fd), 0);
+	cc_of(fd, got, sizeof(got));
+	assert_string_equal(got, want);
+	close(fd);
+	close(ls);
+}
+
+/* tcpcc_set(NULL) puts the system's default back (a listener after a
+   reload that dropped its name). */
+static void
+test_tcpcc_set_back(void **state)
+{
+	char want[32], got[32];
+	int fd;
+
+	(void)state;
+	sys_default_cc(want, sizeof(want));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(tcpcc_set(fd, "reno"), 0);
+	cc_of(fd, got, sizeof(got));
+	assert_string_equal(got, "reno");
+	assert_int_equal(tcpcc_set(fd, NULL), 0);
+	cc_of(fd, got, sizeof(got));
+	assert_string_equal(got, want);
+	errno = 0;
+	assert_int_equal(tcpcc_set(fd, "no_such_cc"), -1);
+	assert_int_equal(errno, ENOENT);
+	close(fd);
+}
+
+/* A name the kernel does not have is refused at start, saying which key
+   and what to look at; "reno" is always there. */
+static void
+test_tcpcc_check(void **state)
+{
+	char err[512], avail[512], allow[512], name[32], *p, *save = NULL;
+	struct conf c;
+
+	(void)state;
+	conf_init(&c);
+	err[0] = '\0';
+	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), 0);
+	snprintf(c.tcp_cc, sizeof(c.tcp_cc), "reno");
+	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), 0);
+
+	snprintf(c.tcp_cc, sizeof(c.tcp_cc), "no_such_cc");
+	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "t.conf: tcp.congestion: \"no_such_cc\" is not "
+	    "available in this kernel"));
+	c.tcp_cc[0] = '\0';
+	snprintf(c.tcp_cc_loopback, sizeof(c.tcp_cc_loopback), "no_such_cc");
+	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tcp.loopback_congestion: \"no_such_cc\""));
+	c.tcp_cc_loopback[0] = '\0';
+	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), 0);
+
+	/* loaded but not allowed to unprivileged processes: refused when
+	   sluice drops privileges (if this kernel has such a name) */
+	proc_line("/proc/sys/net/ipv4/tcp_available_congestion_control", avail,
+	    sizeof(avail));
+	proc_line("/proc/sys/net/ipv4/tcp_allowed_congestion_control", allow,
+	    sizeof(allow));
+	name[0] = '\0';
+	for (p = strtok_r(avail, " ", &save); p != NULL;
+	    p = strtok_r(NULL, " ", &save)) {
+		char pad[600];
+
+		snprintf(pad, sizeof(pad), " %s ", allow);
+		snprintf(name, sizeof(name), " %s ", p);
+		if (strstr(pad, name) == NULL) {
+			snprintf(name, sizeof(name), "%s", p);
+			break;
+		}
+		name[0] = '\0';
+	}
+	if (name[0] != '\0' && geteuid() == 0) {
+		snprintf(c.tcp_cc, sizeof(c.tcp_cc), "%s", name);
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), 0);
+		c.run_user = strdup("nobody");
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "net.ipv4.tcp_allowed_congestion_"
+		    "control"));
+		assert_non_null(strstr(err, "drops privileges"));
+	}
+	conf_free(&c);
 }
 
 int
@@ -347,6 +544,10 @@ main(void)
 		cmocka_unit_test(test_connect_refused_ipv6),
 		cmocka_unit_test(test_connect_bad_family),
 		cmocka_unit_test(test_connect_result_bad_fd),
+		cmocka_unit_test(test_tcpcc_for),
+		cmocka_unit_test(test_connect_cc),
+		cmocka_unit_test(test_tcpcc_set_back),
+		cmocka_unit_test(test_tcpcc_check),
 	};
 
 	return cmocka_run_group_tests_name("upstream", tests, NULL, NULL);
