@@ -1238,14 +1238,14 @@ load_http(struct ctx *x, const config_setting_t *root)
  * made of, at most CONF_CC_MAX - 1 bytes, or "" for the system's.  Whether
  * this kernel has it is checked at start (tcpcc_check()), not here.
  */
-static void
+static int
 get_cc(struct ctx *x, const config_setting_t *t, const char *key, char *out)
 {
 	const char *v;
 	size_t i, n;
 
 	if (get_string(x, t, "tcp", key, &v) != 1)
-		return;
+		return 0;
 	n = strlen(v);
 	for (i = 0; i < n; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' &&
@@ -1256,9 +1256,10 @@ get_cc(struct ctx *x, const config_setting_t *t, const char *key, char *out)
 		    "not a congestion control name (lower case, at most %d "
 		    "characters, such as \"cubic\", \"bbr\" or \"reno\"; \"\" "
 		    "for the system's)", key, v, CONF_CC_MAX - 1);
-		return;
+		return 0;
 	}
 	memcpy(out, v, n + 1);
+	return 1;
 }
 
 /*
@@ -1278,8 +1279,9 @@ load_tcp(struct ctx *x, const config_setting_t *root)
 	check_keys(x, t, "tcp", tcp_keys);
 	get_int(x, t, "tcp", "notsent_lowat", &x->c->tcp_notsent_lowat, 0,
 	    64 * 1024 * 1024);
-	get_cc(x, t, "congestion", x->c->tcp_cc);
-	get_cc(x, t, "loopback_congestion", x->c->tcp_cc_loopback);
+	(void)get_cc(x, t, "congestion", x->c->tcp_cc);
+	if (get_cc(x, t, "loopback_congestion", x->c->tcp_cc_loopback))
+		x->c->tcp_cc_loopback_set = 1;
 }
 
 /* ----- rules ------------------------------------------------------------ */

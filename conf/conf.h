@@ -180,6 +180,7 @@ struct conf {
 	char		tcp_cc_loopback[CONF_CC_MAX]; /* ... of sockets whose
 					   peer is a loopback address; "":
 					   as tcp_cc */
+	int		tcp_cc_loopback_set; /* configured, not the default */
 
 	int		log_level;	/* enum log_level */
 	char		*access_log;	/* path, "-" (stderr), "syslog", "off" */

@@ -131,10 +131,18 @@ build_conf(struct conf *c, char *err, size_t errlen, void *arg)
 			cli->usage_error = 1;
 			return -1;
 		}
-	if (conf_finish(c, err, errlen) == -1 ||
-	    tcpcc_check(c, cli->cfile != NULL ? cli->cfile : "sluice", err,
-	    errlen) == -1)
+	if (conf_finish(c, err, errlen) == -1)
 		return -1;
+	switch (tcpcc_check(c, cli->cfile != NULL ? cli->cfile : "sluice", err,
+	    errlen)) {
+	case -1:
+		return -1;
+	case 1:
+		err[strcspn(err, "\n")] = '\0';
+		log_warn("%s", err);
+		err[0] = '\0';
+		break;
+	}
 	if (cli->debug)
 		c->log_level = LOG_LVL_DEBUG;
 	return 0;

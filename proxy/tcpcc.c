@@ -104,18 +104,19 @@ check_one(const char *where, const char *key, const char *name,
 	e = errno;
 	close(fd);
 	if (rc == -1 && e == ENOENT) {
-		snprintf(err, errlen, "%s: tcp.%s: \"%s\" is not available in this "
-		    "kernel (net.ipv4.tcp_available_congestion_control lists "
-		    "those that are; modprobe tcp_%s may add it)\n", where, key,
-		    name, name);
+		snprintf(err, errlen, "%s: tcp.%s: \"%s\" is not available "
+		    "in this kernel (net.ipv4.tcp_available_congestion_control "
+		    "lists those that are; modprobe tcp_%s may add it)\n",
+		    where, key, name, name);
 		return -1;
 	}
 	if ((rc == -1 && e == EPERM) || (rc == 0 && drops_privs &&
 	    !allowed(name))) {
 		snprintf(err, errlen, "%s: tcp.%s: \"%s\" is not in "
-		    "net.ipv4.tcp_allowed_congestion_control, so only a process "
-		    "with CAP_NET_ADMIN may use it%s\n", where, key, name,
-		    drops_privs ? " (sluice drops privileges: \"user\")" : "");
+		    "net.ipv4.tcp_allowed_congestion_control, so only a "
+		    "process with CAP_NET_ADMIN may use it%s\n", where, key,
+		    name, drops_privs ? " (sluice drops privileges: \"user\")" :
+		    "");
 		return -1;
 	}
 	if (rc == -1) {
@@ -130,17 +131,31 @@ check_one(const char *where, const char *key, const char *name,
  * Can sockets use the configured names?  Tried on a socket of our own,
  * and when privileges will be dropped, looked up in the list of those an
  * unprivileged process may use.  where: the configuration file's name, for
- * the message.  Returns 0, or -1 with the reason in err.
+ * the message.  Returns 0; or -1 with the reason in err; or 1 when only
+ * the built-in loopback_congestion cannot be used (a system that took
+ * "reno" off the allowed list): it is then cleared, so that the loopback
+ * legs keep the system's, and err says why (a warning: a default must not
+ * stop sluice from starting).
  */
 int
-tcpcc_check(const struct conf *c, const char *where, char *err,
-    size_t errlen)
+tcpcc_check(struct conf *c, const char *where, char *err, size_t errlen)
 {
 	int drops = c->run_user != NULL;
+	size_t n;
 
 	if (check_one(where, "congestion", c->tcp_cc, drops, err, errlen) ==
-	    -1 || check_one(where, "loopback_congestion", c->tcp_cc_loopback,
-	    drops, err, errlen) == -1)
+	    -1)
 		return -1;
-	return 0;
+	if (check_one(where, "loopback_congestion", c->tcp_cc_loopback, drops,
+	    err, errlen) == 0)
+		return 0;
+	if (c->tcp_cc_loopback_set)
+		return -1;
+	c->tcp_cc_loopback[0] = '\0';
+	n = strlen(err);
+	if (n > 0 && err[n - 1] == '\n')
+		err[--n] = '\0';
+	snprintf(err + n, errlen - n, " (the default: loopback legs keep the "
+	    "system's)\n");
+	return 1;
 }

@@ -13,6 +13,6 @@
 
 const char	*tcpcc_for(const struct conf *, const union sockaddr_u *);
 int		 tcpcc_set(int, const char *);
-int		 tcpcc_check(const struct conf *, const char *, char *, size_t);
+int		 tcpcc_check(struct conf *, const char *, char *, size_t);
 
 #endif

@@ -906,10 +906,16 @@ test_tcp_congestion_keys(void **state)
 	conf_init(&c);
 	assert_string_equal(c.tcp_cc, "");
 	assert_string_equal(c.tcp_cc_loopback, "reno");
+	assert_int_equal(c.tcp_cc_loopback_set, 0);
 	conf_free(&c);
 	load_ok(&c, "tcp = { congestion = \"cubic\"; };\n");
 	assert_string_equal(c.tcp_cc, "cubic");
 	assert_string_equal(c.tcp_cc_loopback, "reno");
+	assert_int_equal(c.tcp_cc_loopback_set, 0);
+	conf_free(&c);
+	load_ok(&c, "tcp = { loopback_congestion = \"reno\"; };\n");
+	assert_string_equal(c.tcp_cc_loopback, "reno");
+	assert_int_equal(c.tcp_cc_loopback_set, 1);
 	conf_free(&c);
 	load_ok(&c, "tcp = { congestion = \"bbr\"; "
 	    "loopback_congestion = \"\"; };\n");

@@ -490,10 +490,11 @@ test_tcpcc_check(void **state)
 
 	snprintf(c.tcp_cc, sizeof(c.tcp_cc), "no_such_cc");
 	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "t.conf: tcp.congestion: \"no_such_cc\" is not "
-	    "available in this kernel"));
+	assert_non_null(strstr(err, "t.conf: tcp.congestion: \"no_such_cc\" "
+	    "is not available in this kernel"));
 	c.tcp_cc[0] = '\0';
 	snprintf(c.tcp_cc_loopback, sizeof(c.tcp_cc_loopback), "no_such_cc");
+	c.tcp_cc_loopback_set = 1;
 	assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tcp.loopback_congestion: \"no_such_cc\""));
 	c.tcp_cc_loopback[0] = '\0';
@@ -520,12 +521,33 @@ test_tcpcc_check(void **state)
 	}
 	if (name[0] != '\0' && geteuid() == 0) {
 		snprintf(c.tcp_cc, sizeof(c.tcp_cc), "%s", name);
-		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), 0);
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)),
+		    0);
 		c.run_user = strdup("nobody");
-		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)), -1);
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)),
+		    -1);
 		assert_non_null(strstr(err, "net.ipv4.tcp_allowed_congestion_"
 		    "control"));
 		assert_non_null(strstr(err, "drops privileges"));
+		/* the same in loopback_congestion, configured: an error */
+		c.tcp_cc[0] = '\0';
+		snprintf(c.tcp_cc_loopback, sizeof(c.tcp_cc_loopback), "%s",
+		    name);
+		c.tcp_cc_loopback_set = 1;
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)),
+		    -1);
+		/* as the built-in default (a system that took "reno" off its
+		   list): a warning, and the loopback legs keep the system's */
+		c.tcp_cc_loopback_set = 0;
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)),
+		    1);
+		assert_string_equal(c.tcp_cc_loopback, "");
+		assert_non_null(strstr(err, "t.conf: tcp.loopback_congestion: "
+		    "\""));
+		assert_non_null(strstr(err, "(the default: loopback legs keep "
+		    "the system's)\n"));
+		assert_int_equal(tcpcc_check(&c, "t.conf", err, sizeof(err)),
+		    0);
 	}
 	conf_free(&c);
 }
