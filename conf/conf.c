@@ -43,7 +43,7 @@ struct ctx {
 static const char *const top_keys[] = {
 	"listen", "auth", "dns", "timeouts", "limits", "log", "workers",
 	"http", "rules", "allow_open_proxy", "admin", "pac", "user", "group",
-	"tcp", NULL,
+	"tcp", "busy_poll_us", NULL,
 };
 static const char *const tcp_keys[] = {
 	"notsent_lowat", "congestion", "loopback_congestion", NULL,
@@ -1633,6 +1633,8 @@ static void
 load_workers(struct ctx *x, const config_setting_t *root)
 {
 	get_int(x, root, "", "workers", &x->c->workers, 0, CONF_WORKERS_MAX);
+	get_int(x, root, "", "busy_poll_us", &x->c->busy_poll_us, 0,
+	    CONF_BUSY_POLL_MAX);
 }
 
 /* 1 when log.access names a file ("-", "syslog", "off", "none" do not). */
@@ -2090,6 +2092,11 @@ conf_print(const struct conf *c, FILE *f)
 		fprintf(f, "workers %d\n", c->workers);
 	else
 		fprintf(f, "workers 0 (one per CPU)\n");
+	if (c->busy_poll_us > 0)
+		fprintf(f, "busy poll %d us after relayed bytes\n",
+		    c->busy_poll_us);
+	else
+		fprintf(f, "busy poll off\n");
 }
 
 /* key=[10.0.0.0/8,exact.example,*.suffix.example] */

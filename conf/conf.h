@@ -14,6 +14,7 @@
 
 #define CONF_ERRLEN	4096
 #define CONF_WORKERS_MAX 64
+#define CONF_BUSY_POLL_MAX 10000	/* us */
 #define CONF_CC_MAX	16	/* TCP_CA_NAME_MAX: a congestion control
 				   name and its NUL */
 
@@ -190,6 +191,8 @@ struct conf {
 	char		*syslog_socket;	/* where log.access = "syslog" goes */
 
 	int		workers;	/* event-loop threads; 0: one per CPU */
+	int		busy_poll_us;	/* poll without sleeping this long after
+					   relayed bytes; 0: off */
 };
 
 void	conf_init(struct conf *);

@@ -873,6 +873,50 @@ def congestion_control_per_leg(fx):
           path in r.stderr, "the reason: %r" % r.stderr)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of process pid, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def download_through(sl, fx, size):
+    """size bytes from the origin through a tunnel: the body's length."""
+    s = s5_connect(sl.addr, ORIGIN_HOST, fx.ports["http"])
+    s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close"
+              b"\r\n\r\n" % size)
+    data = recv_all(s, 30)
+    s.close()
+    return len(data.split(b"\r\n\r\n", 1)[1])
+
+
+@test
+def busy_poll_stops_when_idle(fx):
+    """busy_poll_us: the loop polls without sleeping only for that long
+    after relayed bytes; once nothing moves sluice sleeps again (no CPU
+    burnt while idle), and a reload turns it off and on."""
+    sl = Sluice(fx, conf="busy_poll_us = 5000;\n")
+    eq(download_through(sl, fx, 64 << 20), 64 << 20, "body through")
+    time.sleep(0.2)
+    t0 = cpu_seconds(sl.pid)
+    time.sleep(1.0)
+    idle = cpu_seconds(sl.pid) - t0
+    print("    CPU while idle after a transfer: %.3f s in 1 s" % idle)
+    check(idle < 0.2, "sluice used %.2f s of CPU in 1 s idle" % idle)
+    mark = sl.reload("busy_poll_us = 0;\n")
+    sl.wait_log("configuration reloaded", since=mark)
+    eq(download_through(sl, fx, 16 << 20), 16 << 20, "busy poll off")
+    mark = sl.reload("busy_poll_us = 50;\n")
+    sl.wait_log("configuration reloaded", since=mark)
+    eq(download_through(sl, fx, 16 << 20), 16 << 20, "busy poll on again")
+    time.sleep(0.2)
+    t0 = cpu_seconds(sl.pid)
+    time.sleep(1.0)
+    idle = cpu_seconds(sl.pid) - t0
+    check(idle < 0.2, "sluice used %.2f s of CPU in 1 s idle" % idle)
+    eq(sl.stop(), 0, "exit")
+
+
 # ----- limits -------------------------------------------------------------------
 
 @test

@@ -728,6 +728,29 @@ test_err_workers_wrong_type(void **state)
 }
 
 static void
+test_busy_poll(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_init(&c);
+	assert_int_equal(c.busy_poll_us, 0);
+	conf_free(&c);
+	load_ok(&c, "busy_poll_us = 50;\n");
+	assert_int_equal(c.busy_poll_us, 50);
+	conf_free(&c);
+	load_ok(&c, "busy_poll_us = 10000;\n");
+	assert_int_equal(c.busy_poll_us, 10000);
+	conf_free(&c);
+	check_one_error("busy_poll_us = 10001;\n", 1,
+	    "busy_poll_us: 10001 is out of range (0..10000)");
+	check_one_error("busy_poll_us = -1;\n", 1,
+	    "busy_poll_us: -1 is out of range (0..10000)");
+	check_one_error("busy_poll_us = true;\n", 1,
+	    "busy_poll_us: expected an integer, found a boolean");
+}
+
+static void
 test_err_out_of_range(void **state)
 {
 	(void)state;
@@ -2655,6 +2678,7 @@ main(void)
 		cmocka_unit_test(test_http_auth_log_keys),
 		cmocka_unit_test(test_tcp_keys),
 		cmocka_unit_test(test_tcp_congestion_keys),
+		cmocka_unit_test(test_busy_poll),
 		cmocka_unit_test(test_err_dns_server),
 		cmocka_unit_test(test_err_users),
 		cmocka_unit_test(test_users_length_edges_accepted),
