@@ -222,6 +222,8 @@ conf_init(struct conf *c)
 	memcpy(c->tcp_cc_loopback, "reno", sizeof("reno"));
 	c->syslog_socket = xstrdup("/dev/log");
 	c->workers = 0;
+	/* poll briefly after bulk bytes: see worker_run() */
+	c->busy_poll_us = 10;
 }
 
 static void

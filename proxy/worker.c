@@ -33,6 +33,8 @@
 #define RESUME_MS	250	/* listeners off after EMFILE, retry after */
 #define FD_WARN_MS	10000	/* out of descriptors: warn this often */
 #define TICK_MS		1000	/* the housekeeping timer */
+#define BUSY_POLL_BURST	(64 * 1024) /* bytes relayed since the loop slept
+					   before it may poll (busy_poll_us) */
 #define WORKER_MAX_CALLBACKS 64	/* callbacks between two looks at epoll */
 #ifndef WORKER_MAX_PASS_US
 #define WORKER_MAX_PASS_US 1000	/* and at most this long (then a callback) */
@@ -572,7 +574,7 @@ worker_run(struct worker *w)
 
 	struct timespec ts;
 	int64_t now, last = 0;
-	uint64_t seen = 0, moved;
+	uint64_t seen = 0, moved, burst = 0;
 	int flags;
 
 	w->last_interim = clock_ms();
@@ -580,9 +582,11 @@ worker_run(struct worker *w)
 	/*
 	 * event_base_dispatch(), one pass at a time, so that with busy_poll_us
 	 * the loop polls without sleeping for that long after a pass that
-	 * relayed bytes.  An idle relay is woken by the sender's core (a
-	 * cross-core interrupt, costly in a VM); a polling one is not.  The
-	 * price is a core kept busy while bytes trickle in: off by default.
+	 * relayed bytes, once BUSY_POLL_BURST bytes have been relayed since it
+	 * last slept (a bulk transfer, not a trickle).  A sleeping relay is
+	 * woken by the sender's core (a wakeup and a cross-core interrupt,
+	 * costly in a VM); a polling one is not.  The price is CPU while bulk
+	 * bytes keep coming; a trickle, or an idle worker, never polls.
 	 */
 	for (;;) {
 		flags = EVLOOP_ONCE;
@@ -591,11 +595,15 @@ worker_run(struct worker *w)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 			if (moved != seen) {
+				burst += moved - seen;
 				seen = moved;
 				last = now;
 			}
-			if (now - last < w->conf->busy_poll_us)
+			if (burst >= BUSY_POLL_BURST &&
+			    now - last < w->conf->busy_poll_us)
 				flags = EVLOOP_NONBLOCK;
+			else
+				burst = 0;	/* it sleeps: count afresh */
 		}
 		if (event_base_loop(w->base, flags) != 0 ||
 		    event_base_got_exit(w->base) ||

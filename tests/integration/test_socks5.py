@@ -917,6 +917,25 @@ def busy_poll_stops_when_idle(fx):
     eq(sl.stop(), 0, "exit")
 
 
+@test
+def busy_poll_not_for_a_trickle(fx):
+    """A window as long as 10 ms, and small exchanges 10 ms apart: the
+    loop polls only after a bulk burst (64 KiB since it last slept), so a
+    trickle costs what it costs without busy polling."""
+    sl = Sluice(fx, conf="busy_poll_us = 10000;\n")
+    s = s5_connect(sl.addr, ORIGIN_HOST, fx.ports["echo"])
+    t0 = cpu_seconds(sl.pid)
+    for _ in range(100):
+        s.sendall(b"y" * 100)
+        eq(recv_exact(s, 100), b"y" * 100, "echo")
+        time.sleep(0.01)
+    used = cpu_seconds(sl.pid) - t0
+    print("    CPU for 100 small echoes over ~1 s: %.3f s" % used)
+    check(used < 0.3, "sluice used %.2f s of CPU for a trickle" % used)
+    s.close()
+    eq(sl.stop(), 0, "exit")
+
+
 # ----- limits -------------------------------------------------------------------
 
 @test

@@ -734,6 +734,9 @@ test_busy_poll(void **state)
 
 	(void)state;
 	conf_init(&c);
+	assert_int_equal(c.busy_poll_us, 10);
+	conf_free(&c);
+	load_ok(&c, "busy_poll_us = 0;\n");
 	assert_int_equal(c.busy_poll_us, 0);
 	conf_free(&c);
 	load_ok(&c, "busy_poll_us = 50;\n");
